@@ -1,0 +1,59 @@
+namespace RawSse.Http;
+
+/// <summary>
+/// One request head. A connection reuses a single instance: <see cref="Reset"/> clears it between requests.
+/// Only the fields the server acts on are decoded to strings; other headers are validated and skipped.
+/// </summary>
+internal sealed class HttpRequest
+{
+    public RequestMethod Method { get; set; }
+
+    /// <summary>The request-target as sent, for logs (visible ASCII only: the parser guarantees it).</summary>
+    public string Target { get; set; } = "";
+
+    /// <summary>The path of an origin-form or absolute-form target, still percent-encoded.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>The query without its '?', or empty.</summary>
+    public string Query { get; set; } = "";
+
+    /// <summary>1 for HTTP/1.1, 0 for HTTP/1.0.</summary>
+    public int MinorVersion { get; set; }
+
+    public int HostCount { get; set; }
+    public string? Host { get; set; }
+
+    /// <summary>-1 when absent.</summary>
+    public long ContentLength { get; set; } = -1;
+    public string? TransferEncoding { get; set; }
+    public bool ConnectionClose { get; set; }
+    public bool ConnectionKeepAlive { get; set; }
+    public string? IfNoneMatch { get; set; }
+    public string? IfModifiedSince { get; set; }
+    public string? LastEventId { get; set; }
+    public string? Authorization { get; set; }
+    public string? ContentType { get; set; }
+
+    // Parser progress, so a head that arrives in pieces is not parsed again from the start.
+    internal bool RequestLineDone { get; set; }
+    internal int HeaderCount { get; set; }
+    internal int HeaderBytes { get; set; }
+
+    /// <summary>HTTP/1.1 defaults to persistent connections; HTTP/1.0 only when asked (RFC 9112 §9.3).</summary>
+    public bool KeepAlive => MinorVersion == 1 ? !ConnectionClose : ConnectionKeepAlive && !ConnectionClose;
+
+    public void Reset()
+    {
+        Method = default;
+        Target = Path = Query = "";
+        MinorVersion = 0;
+        HostCount = 0;
+        Host = null;
+        ContentLength = -1;
+        TransferEncoding = null;
+        ConnectionClose = ConnectionKeepAlive = false;
+        IfNoneMatch = IfModifiedSince = LastEventId = Authorization = ContentType = null;
+        RequestLineDone = false;
+        HeaderCount = HeaderBytes = 0;
+    }
+}

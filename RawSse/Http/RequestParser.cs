@@ -1,0 +1,389 @@
+using System.Buffers;
+using System.Text;
+
+namespace RawSse.Http;
+
+/// <summary>
+/// A pure HTTP/1.1 request-head parser (RFC 9112 §2–§5). It does no I/O: it takes bytes, returns
+/// <c>false</c> when it needs more, and throws <see cref="BadRequestException"/> for malformed input.
+/// Complete lines are consumed as they arrive and the progress is kept in the <see cref="HttpRequest"/>,
+/// so a head delivered one byte at a time is not parsed again from its start.
+/// </summary>
+internal static class RequestParser
+{
+    private const byte ByteCR = (byte)'\r';
+    private const byte ByteLF = (byte)'\n';
+    private const byte ByteSpace = (byte)' ';
+    private const byte ByteTab = (byte)'\t';
+    private const byte ByteColon = (byte)':';
+    private const byte ByteSlash = (byte)'/';
+    private const byte ByteQuestion = (byte)'?';
+    private const byte ByteHash = (byte)'#';
+
+    /// <summary>Reads the request line and header fields. True when the blank line ending the head has been read.</summary>
+    public static bool TryParseHead(ref SequenceReader<byte> reader, HttpRequest request, in RequestLimits limits)
+    {
+        if (!request.RequestLineDone)
+        {
+            if (!TryReadLine(ref reader, limits.MaxRequestLineBytes, 414, out var line))
+            {
+                return false;
+            }
+
+            ParseRequestLine(line, request);
+            request.RequestLineDone = true;
+        }
+
+        while (true)
+        {
+            int budget = limits.MaxHeaderBytes - request.HeaderBytes;
+            if (!TryReadLine(ref reader, budget, 431, out var line))
+            {
+                return false;
+            }
+
+            request.HeaderBytes += line.Length + 2;
+            if (line.IsEmpty)
+            {
+                ValidateHead(request);
+                return true;
+            }
+
+            if (++request.HeaderCount > limits.MaxHeaderCount)
+            {
+                Reject(431, "too many header fields");
+            }
+
+            ParseHeaderLine(line, request);
+        }
+    }
+
+    /// <summary>
+    /// Reads one CRLF-terminated line, without its CRLF. A line longer than <paramref name="maxLength"/>
+    /// (terminator included) is refused with <paramref name="tooLongStatus"/> as soon as that many bytes are buffered.
+    /// Policy: a bare LF is not a line terminator here (RFC 9112 §2.2 permits either choice; strict is safer
+    /// behind proxies that differ), and a CR anywhere else in a line is refused.
+    /// </summary>
+    private static bool TryReadLine(ref SequenceReader<byte> reader, int maxLength, int tooLongStatus, out ReadOnlySpan<byte> line)
+    {
+        if (!reader.TryReadTo(out ReadOnlySpan<byte> raw, ByteLF, advancePastDelimiter: true))
+        {
+            if (reader.Remaining >= maxLength)
+            {
+                Reject(tooLongStatus, tooLongStatus == 414 ? "request line too long" : "request header fields too large");
+            }
+
+            line = default;
+            return false;
+        }
+
+        if (raw.Length + 1 > maxLength)
+        {
+            Reject(tooLongStatus, tooLongStatus == 414 ? "request line too long" : "request header fields too large");
+        }
+
+        if (raw.IsEmpty || raw[^1] != ByteCR)
+        {
+            Reject(400, "bare LF line terminator");
+        }
+
+        line = raw[..^1];
+        if (line.Contains(ByteCR))
+        {
+            Reject(400, "bare CR in request head");
+        }
+
+        return true;
+    }
+
+    // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
+    private static void ParseRequestLine(ReadOnlySpan<byte> line, HttpRequest request)
+    {
+        int sp1 = line.IndexOf(ByteSpace);
+        if (sp1 <= 0)
+        {
+            Reject(400, "malformed request line");
+        }
+
+        var method = line[..sp1];
+        var rest = line[(sp1 + 1)..];
+        int sp2 = rest.IndexOf(ByteSpace);
+        if (sp2 <= 0)
+        {
+            Reject(400, "malformed request line");
+        }
+
+        var target = rest[..sp2];
+        var version = rest[(sp2 + 1)..];
+
+        if (!IsToken(method))
+        {
+            Reject(400, "invalid method token");
+        }
+
+        request.MinorVersion = ParseVersion(version);
+        request.Method = ParseMethod(method);
+        ParseTarget(target, request);
+    }
+
+    private static int ParseVersion(ReadOnlySpan<byte> version)
+    {
+        // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT (case-sensitive).
+        if (version.Length != 8 || !version.StartsWith("HTTP/"u8) || !char.IsAsciiDigit((char)version[5])
+            || version[6] != (byte)'.' || !char.IsAsciiDigit((char)version[7]))
+        {
+            Reject(400, "malformed HTTP version");
+        }
+
+        if (version[5] != (byte)'1' || (version[7] != (byte)'0' && version[7] != (byte)'1'))
+        {
+            Reject(505, "HTTP version not supported");
+        }
+
+        return version[7] - (byte)'0';
+    }
+
+    private static RequestMethod ParseMethod(ReadOnlySpan<byte> method)
+    {
+        // Methods are case-sensitive (RFC 9110 §9.1).
+        if (method.SequenceEqual("GET"u8)) return RequestMethod.Get;
+        if (method.SequenceEqual("HEAD"u8)) return RequestMethod.Head;
+        if (method.SequenceEqual("POST"u8)) return RequestMethod.Post;
+        if (method.SequenceEqual("PUT"u8)) return RequestMethod.Put;
+        if (method.SequenceEqual("DELETE"u8)) return RequestMethod.Delete;
+        if (method.SequenceEqual("OPTIONS"u8)) return RequestMethod.Options;
+        if (method.SequenceEqual("PATCH"u8)) return RequestMethod.Patch;
+        if (method.SequenceEqual("TRACE"u8)) return RequestMethod.Trace;
+        if (method.SequenceEqual("CONNECT"u8)) return RequestMethod.Connect;
+        Reject(501, "method not implemented");
+        return default;
+    }
+
+    private static void ParseTarget(ReadOnlySpan<byte> target, HttpRequest request)
+    {
+        foreach (byte b in target)
+        {
+            // RFC 9112 §3.2: the target is visible ASCII; a fragment is never sent.
+            if (b <= 0x20 || b >= 0x7F || b == ByteHash)
+            {
+                Reject(400, "invalid character in request target");
+            }
+        }
+
+        request.Target = Encoding.ASCII.GetString(target);
+        ReadOnlySpan<byte> pathAndQuery;
+        if (target[0] == ByteSlash)
+        {
+            pathAndQuery = target;
+        }
+        else if (TryStripScheme(target, out var afterScheme))
+        {
+            // RFC 9112 §3.2.2: absolute-form, which a server MUST accept. The authority is not used for routing.
+            int pathStart = afterScheme.IndexOfAny(ByteSlash, ByteQuestion);
+            if (pathStart == 0)
+            {
+                Reject(400, "absolute-form target without authority");
+            }
+
+            pathAndQuery = pathStart < 0 ? "/"u8 : afterScheme[pathStart..];
+            if (pathAndQuery[0] == ByteQuestion)
+            {
+                request.Path = "/";
+                request.Query = Encoding.ASCII.GetString(pathAndQuery[1..]);
+                return;
+            }
+        }
+        else
+        {
+            // asterisk-form (OPTIONS *) and authority-form (CONNECT) serve no route here.
+            Reject(400, "unsupported request-target form");
+            return;
+        }
+
+        int q = pathAndQuery.IndexOf(ByteQuestion);
+        request.Path = Encoding.ASCII.GetString(q < 0 ? pathAndQuery : pathAndQuery[..q]);
+        request.Query = q < 0 ? "" : Encoding.ASCII.GetString(pathAndQuery[(q + 1)..]);
+    }
+
+    private static bool TryStripScheme(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> rest)
+    {
+        foreach (var scheme in (ReadOnlySpan<string>)["http://", "https://"])
+        {
+            if (target.Length > scheme.Length && System.Text.Ascii.EqualsIgnoreCase(target[..scheme.Length], scheme))
+            {
+                rest = target[scheme.Length..];
+                return true;
+            }
+        }
+
+        rest = default;
+        return false;
+    }
+
+    // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS
+    private static void ParseHeaderLine(ReadOnlySpan<byte> line, HttpRequest request)
+    {
+        if (line[0] == ByteSpace || line[0] == ByteTab)
+        {
+            // RFC 9112 §5.2: obs-fold is rejected with 400 by a server that does not unfold it.
+            Reject(400, "obsolete line folding");
+        }
+
+        int colon = line.IndexOf(ByteColon);
+        if (colon <= 0)
+        {
+            Reject(400, "malformed header field");
+        }
+
+        var name = line[..colon];
+        if (!IsToken(name))
+        {
+            // Covers RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
+            Reject(400, "invalid header field name");
+        }
+
+        var value = line[(colon + 1)..].Trim(" \t"u8);
+        foreach (byte b in value)
+        {
+            // RFC 9110 §5.5: field-vchar / SP / HTAB / obs-text. NUL, CR, LF and other controls are refused.
+            if ((b < 0x20 && b != ByteTab) || b == 0x7F)
+            {
+                Reject(400, "invalid character in header field value");
+            }
+        }
+
+        StoreKnownHeader(name, value, request);
+    }
+
+    private static void StoreKnownHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HttpRequest request)
+    {
+        switch (name.Length)
+        {
+            case 4 when Eq(name, "host"u8):
+                request.HostCount++;
+                request.Host = Encoding.Latin1.GetString(value);
+                break;
+            case 10 when Eq(name, "connection"u8):
+                ParseConnection(value, request);
+                break;
+            case 12 when Eq(name, "content-type"u8):
+                request.ContentType = Encoding.Latin1.GetString(value);
+                break;
+            case 13 when Eq(name, "authorization"u8):
+                request.Authorization = Encoding.Latin1.GetString(value);
+                break;
+            case 13 when Eq(name, "if-none-match"u8):
+                request.IfNoneMatch = request.IfNoneMatch is null
+                    ? Encoding.Latin1.GetString(value)
+                    : request.IfNoneMatch + ", " + Encoding.Latin1.GetString(value);
+                break;
+            case 13 when Eq(name, "last-event-id"u8):
+                // The spec's id is any Unicode text; decode it as UTF-8 (invalid bytes become U+FFFD).
+                request.LastEventId = Encoding.UTF8.GetString(value);
+                break;
+            case 14 when Eq(name, "content-length"u8):
+                if (request.ContentLength >= 0)
+                {
+                    Reject(400, "several Content-Length fields");
+                }
+
+                request.ContentLength = ParseContentLength(value);
+                break;
+            case 17 when Eq(name, "if-modified-since"u8):
+                request.IfModifiedSince = Encoding.Latin1.GetString(value);
+                break;
+            case 17 when Eq(name, "transfer-encoding"u8):
+                request.TransferEncoding = request.TransferEncoding is null
+                    ? Encoding.Latin1.GetString(value)
+                    : request.TransferEncoding + ", " + Encoding.Latin1.GetString(value);
+                break;
+        }
+    }
+
+    private static bool Eq(ReadOnlySpan<byte> name, ReadOnlySpan<byte> lower) => System.Text.Ascii.EqualsIgnoreCase(name, lower);
+
+    private static long ParseContentLength(ReadOnlySpan<byte> value)
+    {
+        // RFC 9110 §8.6: Content-Length = 1*DIGIT. Signs, spaces and lists are refused.
+        if (value.IsEmpty || value.Length > 18)
+        {
+            Reject(400, "invalid Content-Length");
+        }
+
+        long n = 0;
+        foreach (byte b in value)
+        {
+            if (b < (byte)'0' || b > (byte)'9')
+            {
+                Reject(400, "invalid Content-Length");
+            }
+
+            n = (n * 10) + (b - (byte)'0');
+        }
+
+        return n;
+    }
+
+    private static void ParseConnection(ReadOnlySpan<byte> value, HttpRequest request)
+    {
+        foreach (var range in value.Split((byte)','))
+        {
+            var token = value[range].Trim(" \t"u8);
+            if (Eq(token, "close"u8))
+            {
+                request.ConnectionClose = true;
+            }
+            else if (Eq(token, "keep-alive"u8))
+            {
+                request.ConnectionKeepAlive = true;
+            }
+        }
+    }
+
+    private static void ValidateHead(HttpRequest request)
+    {
+        // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request lacking Host, or with several.
+        if (request.HostCount > 1 || (request.MinorVersion == 1 && request.HostCount == 0))
+        {
+            Reject(400, request.HostCount > 1 ? "several Host fields" : "missing Host");
+        }
+
+        if (request.TransferEncoding is not null)
+        {
+            // RFC 9112 §6.3: Transfer-Encoding with Content-Length is a smuggling signal; close after answering.
+            if (request.ContentLength >= 0)
+            {
+                Reject(400, "both Transfer-Encoding and Content-Length");
+            }
+
+            Reject(501, "transfer coding not implemented");
+        }
+    }
+
+    // RFC 9110 §5.6.2: token = 1*tchar
+    private static bool IsToken(ReadOnlySpan<byte> span)
+    {
+        if (span.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (byte b in span)
+        {
+            if (!IsTChar(b))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsTChar(byte b) =>
+        (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z') || (b >= (byte)'0' && b <= (byte)'9')
+        || b is (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
+            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Reject(int status, string reason) => throw new BadRequestException(status, reason);
+}

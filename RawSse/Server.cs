@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RawSse.Http;
+using RawSse.Sse;
+using RawSse.Static;
+
+namespace RawSse;
+
+/// <summary>
+/// The accept loop, the registry of open connections, the shared timers (ticker and write-stall sweep),
+/// and the staged stop: stop accepting, end every stream cleanly, wait, then abort what is left.
+/// </summary>
+public sealed class Server : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly ConcurrentDictionary<long, Connection> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    private long _nextConnectionId;
+    private int _state; // 0 new, 1 started, 2 stopped
+
+    public Server(ServerOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
+        StaticFiles = new StaticFiles(options.Root);
+        _listener = new TcpListener(options.BindAddress, options.Port);
+    }
+
+    /// <summary>The in-process publishing API: <c>server.Hub.Publish(topic, new SseEvent(...))</c>.</summary>
+    public Hub Hub { get; } = new();
+
+    public ServerOptions Options { get; }
+
+    /// <summary>Where the server listens (the real port when <see cref="ServerOptions.Port"/> was 0).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+    /// <summary>Open TCP connections, streams and plain requests alike.</summary>
+    public int ConnectionCount => _connections.Count;
+
+    internal ILogger Log { get; }
+    internal StaticFiles StaticFiles { get; }
+
+    public void Start()
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("the server has already been started");
+        }
+
+        _listener.Server.NoDelay = true;
+        _listener.Start(backlog: 4096);
+        var token = _stopping.Token;
+        _loops.Add(Task.Run(() => AcceptLoopAsync(token), CancellationToken.None));
+        _loops.Add(Task.Run(() => SweepLoopAsync(token), CancellationToken.None));
+        if (Options.TickInterval > TimeSpan.Zero)
+        {
+            _loops.Add(Task.Run(() => new Ticker(Hub, Options.TickInterval).RunAsync(token), CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// Stops in stages: no new connections, every stream ends after what it has queued (a clean end of
+    /// stream), idle keep-alive connections close; whatever is still open after the shutdown timeout is aborted.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _state, 2) != 1)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _listener.Stop();
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+
+        foreach (var connection in _connections.Values)
+        {
+            connection.RequestStop();
+        }
+
+        var all = Task.WhenAll(_connections.Values.Select(c => c.Completion));
+        if (await Task.WhenAny(all, Task.Delay(Options.ShutdownTimeout)).ConfigureAwait(false) != all)
+        {
+            foreach (var connection in _connections.Values)
+            {
+                connection.Abort("shutdown timeout");
+            }
+
+            await all.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // Out of descriptors, or a connection reset before it was accepted: log, breathe, go on.
+                Log.LogWarning("accept failed: {Error}", ex.SocketErrorCode);
+                await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            socket.NoDelay = true;
+            long id = Interlocked.Increment(ref _nextConnectionId);
+            var connection = new Connection(this, socket, id);
+            _connections[id] = connection;
+            connection.Start();
+        }
+    }
+
+    // One shared timer for every stream: cuts subscribers whose send has stalled past the write timeout.
+    private async Task SweepLoopAsync(CancellationToken cancellationToken)
+    {
+        long timeoutMs = (long)Options.WriteTimeout.TotalMilliseconds;
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(timeoutMs / 4, 50, 1000));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var subscriber in Hub.FindStalled(Environment.TickCount64, timeoutMs))
+                {
+                    if (_connections.TryGetValue(subscriber.ConnectionId, out var connection))
+                    {
+                        connection.Abort("write timed out");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    internal void AddSubscriber(Connection connection, Subscriber subscriber)
+    {
+        Hub.Subscribe(subscriber);
+        Log.LogInformation("connection {Id} ({Remote}) subscribed; subscribers={Count}", connection.Id, connection.Remote, Hub.SubscriberCount);
+    }
+
+    internal void RemoveSubscriber(Connection connection, Subscriber subscriber, string reason)
+    {
+        if (Hub.Unsubscribe(subscriber))
+        {
+            Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; subscribers={Count}", connection.Id, connection.Remote, reason, Hub.SubscriberCount);
+        }
+    }
+
+    internal void OnConnectionClosed(Connection connection) => _connections.TryRemove(connection.Id, out _);
+
+    internal void OnRejected(Connection connection, BadRequestException ex) =>
+        Log.LogDebug("connection {Id} ({Remote}) rejected with {Status}: {Reason}", connection.Id, connection.Remote, ex.StatusCode, ex.Message);
+}

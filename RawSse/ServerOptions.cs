@@ -1,0 +1,96 @@
+using System.Net;
+using RawSse.Http;
+using RawSse.Sse;
+
+namespace RawSse;
+
+/// <summary>Every knob of the server, with its default. <see cref="Validate"/> refuses values that cannot work.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>Address to listen on; loopback unless told otherwise (0.0.0.0 exposes the server).</summary>
+    public IPAddress BindAddress { get; set; } = IPAddress.Loopback;
+
+    /// <summary>TCP port; 0 picks a free one (tests).</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>Folder of static files.</summary>
+    public string Root { get; set; } = DefaultRoot();
+
+    /// <summary>Period of the demo ticker on the default topic; <see cref="TimeSpan.Zero"/> turns it off.</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The <c>retry:</c> sent first on every stream: how long a browser waits before reconnecting.</summary>
+    public TimeSpan Retry { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Value of <c>Access-Control-Allow-Origin</c> on streams; null or empty sends none.</summary>
+    public string? AllowOrigin { get; set; } = "*";
+
+    /// <summary>A send to a subscriber that has not finished after this long cuts the subscriber.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Frames one subscriber may have queued.</summary>
+    public int MaxQueuedEvents { get; set; } = 1024;
+
+    /// <summary>Bytes one subscriber may have queued.</summary>
+    public long MaxQueuedBytes { get; set; } = 1024 * 1024;
+
+    public SlowConsumerPolicy SlowConsumerPolicy { get; set; } = SlowConsumerPolicy.Disconnect;
+
+    /// <summary>How long a graceful stop waits for streams to end before it aborts what is left.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    public int MaxRequestLineBytes { get; set; } = RequestLimits.Default.MaxRequestLineBytes;
+    public int MaxRequestHeadersBytes { get; set; } = RequestLimits.Default.MaxHeaderBytes;
+    public int MaxRequestHeaderCount { get; set; } = RequestLimits.Default.MaxHeaderCount;
+
+    internal RequestLimits RequestLimits => new(MaxRequestLineBytes, MaxRequestHeadersBytes, MaxRequestHeaderCount);
+
+    internal SubscriberLimits SubscriberLimits => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
+
+    /// <exception cref="ArgumentException">The first option that cannot work, named.</exception>
+    public void Validate()
+    {
+        Check(Port is >= 0 and <= 65535, "port must be between 0 and 65535");
+        Check(Directory.Exists(Root), $"root folder '{Root}' does not exist");
+        Check(TickInterval >= TimeSpan.Zero, "interval must not be negative");
+        Check(TickInterval == TimeSpan.Zero || TickInterval >= TimeSpan.FromMilliseconds(1), "interval must be at least 1 ms, or 0 to turn the ticker off");
+        Check(Retry >= TimeSpan.Zero && Retry.TotalMilliseconds <= int.MaxValue, "retry must be a non-negative number of milliseconds");
+        Check(AllowOrigin is null || IsHeaderValueSafe(AllowOrigin), "allow-origin must be a single header value");
+        Check(WriteTimeout > TimeSpan.Zero, "write timeout must be positive");
+        Check(MaxQueuedEvents > 0, "max queued events must be positive");
+        Check(MaxQueuedBytes > 0, "max queued bytes must be positive");
+        Check(ShutdownTimeout >= TimeSpan.Zero, "shutdown timeout must not be negative");
+        Check(MaxRequestLineBytes >= 64, "max request line must be at least 64 bytes");
+        Check(MaxRequestHeadersBytes >= 64, "max request headers must be at least 64 bytes");
+        Check(MaxRequestHeaderCount >= 1, "max header count must be at least 1");
+    }
+
+    private static void Check(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+
+    /// <summary><c>./public</c> when run from the repository, else the copy that ships beside the executable.</summary>
+    public static string DefaultRoot()
+    {
+        var local = Path.GetFullPath("public");
+        return Directory.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "public");
+    }
+
+    // A header value the server writes must be visible ASCII or space: no CR, LF, NUL or other controls.
+    private static bool IsHeaderValueSafe(string value)
+    {
+        foreach (char c in value)
+        {
+            if (c < 0x20 || c >= 0x7F)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

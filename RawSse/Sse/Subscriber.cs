@@ -1,0 +1,234 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+
+namespace RawSse.Sse;
+
+/// <summary>
+/// One SSE stream's outgoing side: a bounded queue of encoded frames (shared byte arrays, never copied per
+/// subscriber until the write) and a writer that runs only while there is something to send. An idle
+/// subscriber holds no task, no timer and no buffer. Queued frames are coalesced into one socket write.
+/// </summary>
+internal sealed class Subscriber : IThreadPoolWorkItem
+{
+    private const int CoalesceBytes = 16 * 1024;
+
+    private readonly Socket _socket;
+    private readonly SubscriberLimits _limits;
+    private readonly Action<string> _onFault;
+
+    private readonly Lock _lock = new();
+    private readonly Queue<byte[]> _queue = new(); // guarded by _lock
+    private long _queuedBytes;                     // guarded by _lock
+    private bool _writing;                         // guarded by _lock: a writer is scheduled or running
+    private bool _completing;                      // guarded by _lock: end the stream once the queue drains
+    private bool _faulted;                         // guarded by _lock
+
+    private long _writeStartedAt;                  // Environment.TickCount64 while a send is in flight, else 0
+    private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, Action<string> onFault)
+    {
+        ConnectionId = connectionId;
+        _socket = socket;
+        Topics = topics;
+        _limits = limits;
+        _onFault = onFault;
+        _lastWriteAt = Environment.TickCount64;
+    }
+
+    public long ConnectionId { get; }
+    public IReadOnlyList<string> Topics { get; }
+
+    /// <summary>The sequence of the last event handed to this subscriber; guarded by the hub's lock.</summary>
+    internal long LastSequence { get; set; }
+
+    public long LastWriteAt => Volatile.Read(ref _lastWriteAt);
+
+    public int QueuedFrames
+    {
+        get { lock (_lock) { return _queue.Count; } }
+    }
+
+    /// <summary>
+    /// Queues a frame. Never blocks and never writes on the caller's thread (the hub calls this under its lock).
+    /// Returns false when the subscriber is gone or was cut for falling behind.
+    /// </summary>
+    public bool Enqueue(byte[] frame)
+    {
+        string? fault = null;
+        lock (_lock)
+        {
+            if (_faulted || _completing)
+            {
+                return false;
+            }
+
+            if (_queue.Count >= _limits.MaxQueuedFrames || _queuedBytes + frame.Length > _limits.MaxQueuedBytes)
+            {
+                if (_limits.Policy == SlowConsumerPolicy.Disconnect)
+                {
+                    _faulted = true;
+                    fault = "slow consumer: queue full";
+                }
+                else
+                {
+                    while (_queue.Count > 0 && (_queue.Count >= _limits.MaxQueuedFrames || _queuedBytes + frame.Length > _limits.MaxQueuedBytes))
+                    {
+                        _queuedBytes -= _queue.Dequeue().Length;
+                        Dropped++;
+                    }
+                }
+            }
+
+            if (fault is null)
+            {
+                _queue.Enqueue(frame);
+                _queuedBytes += frame.Length;
+                if (!_writing)
+                {
+                    _writing = true;
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                }
+
+                return true;
+            }
+        }
+
+        _onFault(fault);
+        return false;
+    }
+
+    /// <summary>Frames dropped under <see cref="SlowConsumerPolicy.DropOldest"/>; guarded by _lock.</summary>
+    public long Dropped { get; private set; }
+
+    /// <summary>
+    /// Ends the stream cleanly: what is queued is still sent, then the send side is shut down (FIN), so the
+    /// client sees the end of the response rather than a reset. Completes when that is done or the stream failed.
+    /// </summary>
+    public Task CompleteAsync()
+    {
+        lock (_lock)
+        {
+            if (!_completing)
+            {
+                _completing = true;
+                if (!_writing && !_faulted)
+                {
+                    _writing = true;
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                }
+                else if (_faulted)
+                {
+                    _drained.TrySetResult();
+                }
+            }
+        }
+
+        return _drained.Task;
+    }
+
+    /// <summary>True when a send has been in flight for longer than <paramref name="timeoutMs"/> (checked by the shared sweep).</summary>
+    public bool IsWriteStalled(long now, long timeoutMs)
+    {
+        long started = Volatile.Read(ref _writeStartedAt);
+        return started != 0 && now - started > timeoutMs;
+    }
+
+    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteLoopAsync()
+    {
+        byte[]? batch = null;
+        try
+        {
+            while (true)
+            {
+                ReadOnlyMemory<byte> payload;
+                lock (_lock)
+                {
+                    if (_faulted)
+                    {
+                        _writing = false;
+                        return;
+                    }
+
+                    if (_queue.Count == 0)
+                    {
+                        if (!_completing)
+                        {
+                            _writing = false;
+                            return;
+                        }
+
+                        break;
+                    }
+
+                    payload = TakeBatch(ref batch);
+                }
+
+                Volatile.Write(ref _writeStartedAt, Environment.TickCount64);
+                while (!payload.IsEmpty)
+                {
+                    int sent = await _socket.SendAsync(payload, SocketFlags.None).ConfigureAwait(false);
+                    payload = payload[sent..];
+                }
+
+                long now = Environment.TickCount64;
+                Volatile.Write(ref _writeStartedAt, 0);
+                Volatile.Write(ref _lastWriteAt, now);
+            }
+
+            // Completing and drained: half-close so the client reads a clean end of stream.
+            _socket.Shutdown(SocketShutdown.Send);
+            _drained.TrySetResult();
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        {
+            Volatile.Write(ref _writeStartedAt, 0);
+            lock (_lock)
+            {
+                _faulted = true;
+                _writing = false;
+                _queue.Clear();
+                _queuedBytes = 0;
+            }
+
+            _drained.TrySetResult();
+            _onFault("write failed");
+        }
+        finally
+        {
+            if (batch is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(batch);
+            }
+        }
+    }
+
+    // Called under _lock with a non-empty queue. One frame goes out as it is (no copy); several are
+    // copied into one pooled buffer so they leave in a single send.
+    private ReadOnlyMemory<byte> TakeBatch(ref byte[]? batch)
+    {
+        var first = _queue.Dequeue();
+        _queuedBytes -= first.Length;
+        if (_queue.Count == 0 || first.Length + _queue.Peek().Length > CoalesceBytes)
+        {
+            return first;
+        }
+
+        batch ??= System.Buffers.ArrayPool<byte>.Shared.Rent(CoalesceBytes);
+        first.CopyTo(batch, 0);
+        int length = first.Length;
+        while (_queue.Count > 0 && length + _queue.Peek().Length <= batch.Length)
+        {
+            var next = _queue.Dequeue();
+            _queuedBytes -= next.Length;
+            next.CopyTo(batch, length);
+            length += next.Length;
+        }
+
+        return batch.AsMemory(0, length);
+    }
+}

@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace RawSse.Sse;
+
+/// <summary>
+/// The demo source: one shared timer that publishes a <c>tick</c> event to the default topic every interval.
+/// Each tick is encoded once by the hub, whatever the number of subscribers.
+/// </summary>
+internal sealed class Ticker(Hub hub, TimeSpan interval)
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                hub.Publish(Hub.DefaultTopic, sequence => new SseEvent(
+                    data: string.Create(CultureInfo.InvariantCulture, $$"""{"id":{{sequence}},"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
+                    type: "tick"));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace RawSse.Static;
+
+/// <summary>
+/// Maps request paths to files under one root, safely: the path is percent-decoded once, canonicalised
+/// segment by segment, and the resolved real path (symlinks followed) must stay inside the real root.
+/// Dotfiles are never served. Small files are kept in memory and revalidated by size and mtime.
+/// </summary>
+internal sealed partial class StaticFiles
+{
+    private const int MaxCachedFileBytes = 512 * 1024;
+    private const long MaxCacheBytes = 64L * 1024 * 1024;
+
+    private readonly string _root;
+    private readonly ConcurrentDictionary<string, StaticFile> _cache = new(StringComparer.Ordinal);
+    private long _cachedBytes; // Interlocked
+
+    public StaticFiles(string root)
+    {
+        var full = Path.GetFullPath(root);
+        if (!Directory.Exists(full))
+        {
+            throw new DirectoryNotFoundException($"static root '{root}' does not exist");
+        }
+
+        _root = RealPath(full) ?? full;
+    }
+
+    public string Root => _root;
+
+    /// <summary>
+    /// Finds the file for a percent-encoded request path.
+    /// Returns 200 with <paramref name="file"/>, 301 with <paramref name="redirect"/> (a directory without its
+    /// trailing slash), 400 for a path that cannot name a file (NUL, control characters), or 404.
+    /// </summary>
+    public int Lookup(string encodedPath, out StaticFile? file, out string? redirect)
+    {
+        file = null;
+        redirect = null;
+
+        string decoded = Uri.UnescapeDataString(encodedPath);
+        foreach (char c in decoded)
+        {
+            if (char.IsControl(c))
+            {
+                return 400;
+            }
+        }
+
+        if (!TryCanonicalise(decoded, out var relative))
+        {
+            return 404;
+        }
+
+        var candidate = relative.Length == 0 ? _root : Path.Join(_root, relative);
+        var real = RealPath(candidate);
+        if (real is null || !IsUnderRoot(real))
+        {
+            return 404;
+        }
+
+        if (Directory.Exists(real))
+        {
+            if (!encodedPath.EndsWith('/'))
+            {
+                redirect = encodedPath + "/";
+                return 301;
+            }
+
+            real = RealPath(Path.Join(real, "index.html"));
+            if (real is null || !IsUnderRoot(real))
+            {
+                return 404;
+            }
+        }
+
+        file = Load(real);
+        return file is null ? 404 : 200;
+    }
+
+    /// <summary>Splits on '/', drops "." and empty segments, resolves ".." (never above the root), refuses dotfiles and backslashes.</summary>
+    private static bool TryCanonicalise(string decoded, out string relative)
+    {
+        relative = "";
+        if (decoded.Contains('\\'))
+        {
+            return false;
+        }
+
+        var segments = new List<string>();
+        foreach (var segment in decoded.Split('/'))
+        {
+            if (segment.Length == 0 || segment == ".")
+            {
+                continue;
+            }
+
+            if (segment == "..")
+            {
+                if (segments.Count == 0)
+                {
+                    return false;
+                }
+
+                segments.RemoveAt(segments.Count - 1);
+                continue;
+            }
+
+            if (segment[0] == '.')
+            {
+                return false;
+            }
+
+            segments.Add(segment);
+        }
+
+        relative = string.Join('/', segments);
+        return true;
+    }
+
+    private bool IsUnderRoot(string real) =>
+        real.Length > _root.Length && real.StartsWith(_root, StringComparison.Ordinal) && real[_root.Length] == '/'
+        || real == _root;
+
+    private StaticFile? Load(string real)
+    {
+        var info = new FileInfo(real);
+        if (!info.Exists || Path.GetFileName(real).StartsWith('.'))
+        {
+            return null;
+        }
+
+        var mtime = new DateTimeOffset(info.LastWriteTimeUtc.Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
+        if (_cache.TryGetValue(real, out var cached) && cached.Length == info.Length && cached.LastModified == mtime)
+        {
+            return cached;
+        }
+
+        byte[]? content = null;
+        if (info.Length <= MaxCachedFileBytes && Interlocked.Read(ref _cachedBytes) + info.Length <= MaxCacheBytes)
+        {
+            try
+            {
+                content = File.ReadAllBytes(real);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+
+            if (content.Length != info.Length)
+            {
+                // Changed while being read: serve it uncached; the next request caches the settled file.
+                info.Refresh();
+                return new StaticFile(real, content.Length, mtime, MimeTypes.For(real), content);
+            }
+        }
+
+        var file = new StaticFile(real, info.Length, mtime, MimeTypes.For(real), content);
+        if (content is not null)
+        {
+            _cache.AddOrUpdate(real,
+                _ => { Interlocked.Add(ref _cachedBytes, file.Length); return file; },
+                (_, old) => { Interlocked.Add(ref _cachedBytes, file.Length - old.Length); return file; });
+        }
+
+        return file;
+    }
+
+    /// <summary>The canonical absolute path with every symlink resolved, or null when it does not exist.</summary>
+    private static string? RealPath(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            var info = new FileInfo(path);
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            var resolved = target?.FullName ?? Path.GetFullPath(path);
+            return File.Exists(resolved) || Directory.Exists(resolved) ? resolved : null;
+        }
+
+        nint result = realpath(path, 0);
+        if (result == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(result);
+        }
+        finally
+        {
+            free(result);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void free(nint ptr);
+}
