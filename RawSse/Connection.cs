@@ -1,8 +1,11 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using RawSse.Http;
+using RawSse.Publishing;
 using RawSse.Sse;
 using RawSse.Static;
 
@@ -18,6 +21,11 @@ internal sealed class Connection : IThreadPoolWorkItem
 {
     private const int MaxDrainedBodyBytes = 64 * 1024;
     private const int FileChunkBytes = 64 * 1024;
+    private const int MaxLingerBytes = 1024 * 1024;
+    private const int MaxLastEventIdLength = 1024;
+    private const int MaxTopicsPerStream = 32;
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+    private static readonly string[] s_defaultTopics = [Hub.DefaultTopic];
 
     private readonly Server _server;
     private readonly Socket _socket;
@@ -28,7 +36,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     private Subscriber? _subscriber;
     private volatile bool _stopping;
-    private volatile string? _closeReason;
+    private DisconnectReason? _closeReason; // first reason wins; set before the socket is closed
     private int _aborted;
 
     public Connection(Server server, Socket socket, long id)
@@ -36,7 +44,9 @@ internal sealed class Connection : IThreadPoolWorkItem
         _server = server;
         _socket = socket;
         Id = id;
-        Remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        var remote = socket.RemoteEndPoint as IPEndPoint;
+        RemoteAddress = remote?.Address ?? IPAddress.None;
+        Remote = remote?.ToString() ?? "?";
         var stream = new NetworkStream(socket, ownsSocket: false);
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
         _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
@@ -44,6 +54,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     public long Id { get; }
     public string Remote { get; }
+    public IPAddress RemoteAddress { get; }
 
     /// <summary>Completes when the connection is closed and everything it held is released.</summary>
     public Task Completion => _completion.Task;
@@ -67,12 +78,20 @@ internal sealed class Connection : IThreadPoolWorkItem
     }
 
     /// <summary>Closes the socket at once; the connection loop then unwinds and cleans up.</summary>
-    public void Abort(string reason)
+    public void Abort(DisconnectReason reason)
     {
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {
-            _closeReason = reason;
+            SetCloseReason(reason);
             _socket.Dispose();
+        }
+    }
+
+    private void SetCloseReason(DisconnectReason reason)
+    {
+        lock (_request)
+        {
+            _closeReason ??= reason;
         }
     }
 
@@ -84,18 +103,19 @@ internal sealed class Connection : IThreadPoolWorkItem
         }
         catch (Exception ex) when (IsDisconnect(ex))
         {
-            _closeReason ??= "client reset";
+            SetCloseReason(DisconnectReason.ClientReset);
         }
         catch (Exception ex)
         {
-            _closeReason ??= "server fault";
+            SetCloseReason(DisconnectReason.ServerFault);
             _server.Log.LogError(ex, "connection {Id} ({Remote}): unexpected fault", Id, Remote);
         }
         finally
         {
+            SetCloseReason(DisconnectReason.Completed);
             if (_subscriber is not null)
             {
-                _server.RemoveSubscriber(this, _subscriber, _closeReason ?? "closed");
+                _server.RemoveSubscriber(this, _subscriber, _closeReason!.Value);
             }
 
             await _reader.CompleteAsync().ConfigureAwait(false);
@@ -165,7 +185,7 @@ internal sealed class Connection : IThreadPoolWorkItem
                 if (result.IsCompleted)
                 {
                     // EOF between requests is the normal end of a keep-alive connection; mid-head, there is no one to answer.
-                    _closeReason ??= "client closed";
+                    SetCloseReason(DisconnectReason.ClientClosed);
                     return;
                 }
 
@@ -180,7 +200,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             if (!keepAlive)
             {
                 await _writer.FlushAsync().ConfigureAwait(false);
-                _closeReason ??= "done";
+                SetCloseReason(DisconnectReason.Completed);
                 return;
             }
 
@@ -193,8 +213,36 @@ internal sealed class Connection : IThreadPoolWorkItem
         _server.OnRejected(this, ex);
         ResponseWriter.WriteSimple(_writer, ex.StatusCode, keepAlive: false, http10: false);
         await _writer.FlushAsync().ConfigureAwait(false);
-        _closeReason = $"rejected {ex.StatusCode}";
+        SetCloseReason(DisconnectReason.Completed);
+        await LingeringCloseAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Half-closes, then reads and discards what the client still sends for a short while: closing with
+    /// unread bytes would send a reset that can destroy the response before the client reads it.
+    /// </summary>
+    private async ValueTask LingeringCloseAsync()
+    {
         _socket.Shutdown(SocketShutdown.Send);
+        using var timeout = new CancellationTokenSource(LingerTime);
+        long discarded = 0;
+        try
+        {
+            while (discarded < MaxLingerBytes)
+            {
+                var result = await _reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                discarded += result.Buffer.Length;
+                _reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client kept the connection open: close it anyway.
+        }
     }
 
     /// <summary>Writes the response to the parsed request. Returns whether the connection stays open for another.</summary>
@@ -204,13 +252,17 @@ internal sealed class Connection : IThreadPoolWorkItem
         bool keepAlive = request.KeepAlive && !_stopping;
         bool http10 = request.MinorVersion == 0;
 
+        if (request.Path == "/publish")
+        {
+            return await PublishAsync(keepAlive, http10).ConfigureAwait(false);
+        }
+
         if (request.ContentLength > 0)
         {
-            // No route here takes a body: drain a small one so it is never read as the next request.
+            // No other route takes a body: drain a small one so it is never read as the next request.
             if (request.ContentLength > MaxDrainedBodyBytes)
             {
-                ResponseWriter.WriteSimple(_writer, 413, keepAlive: false, http10);
-                return false;
+                return await RefuseBodyAsync(http10).ConfigureAwait(false);
             }
 
             if (!await DrainAsync(request.ContentLength).ConfigureAwait(false))
@@ -219,19 +271,120 @@ internal sealed class Connection : IThreadPoolWorkItem
             }
         }
 
-        bool isGetOrHead = request.Method is RequestMethod.Get or RequestMethod.Head;
-        if (!isGetOrHead)
+        if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
         {
             ResponseWriter.WriteSimple(_writer, 405, keepAlive, http10, extraHeaderName: "Allow"u8, extraHeaderValue: "GET, HEAD");
             return keepAlive;
         }
 
-        if (request.Path == "/sse")
+        return request.Path switch
         {
-            return await ServeStreamAsync(keepAlive, http10).ConfigureAwait(false);
+            "/sse" => await ServeStreamAsync(keepAlive, http10).ConfigureAwait(false),
+            "/metrics" => WriteText(200, _server.Metrics.ToPrometheusText(), keepAlive, http10, "text/plain; version=0.0.4; charset=utf-8"),
+            _ => await ServeFileAsync(keepAlive, http10).ConfigureAwait(false),
+        };
+    }
+
+    private async ValueTask<bool> RefuseBodyAsync(bool http10)
+    {
+        ResponseWriter.WriteSimple(_writer, 413, keepAlive: false, http10);
+        await _writer.FlushAsync().ConfigureAwait(false);
+        SetCloseReason(DisconnectReason.Completed);
+        await LingeringCloseAsync().ConfigureAwait(false);
+        return false;
+    }
+
+    private async ValueTask<bool> PublishAsync(bool keepAlive, bool http10)
+    {
+        var request = _request;
+        if (request.Method != RequestMethod.Post)
+        {
+            if (request.ContentLength > 0 && !await DrainAsync(request.ContentLength).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            ResponseWriter.WriteSimple(_writer, 405, keepAlive, http10, extraHeaderName: "Allow"u8, extraHeaderValue: "POST");
+            return keepAlive;
         }
 
-        return await ServeFileAsync(keepAlive, http10).ConfigureAwait(false);
+        if (request.ContentLength > _server.Options.MaxPublishBodyBytes)
+        {
+            return await RefuseBodyAsync(http10).ConfigureAwait(false);
+        }
+
+        int denied = _server.Publisher.Authorize(request, RemoteAddress);
+        int length = (int)Math.Max(request.ContentLength, 0);
+        byte[] body = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            // The body is read even when the answer is no, so the connection stays in step for the next request.
+            if (!await ReadBodyAsync(body.AsMemory(0, length)).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            if (denied != 0)
+            {
+                _server.Metrics.Rejected(denied);
+                var header = denied == 401 ? "WWW-Authenticate"u8 : default;
+                ResponseWriter.WriteSimple(_writer, denied, keepAlive, http10, extraHeaderName: header, extraHeaderValue: denied == 401 ? "Bearer" : null);
+                return keepAlive;
+            }
+
+            var (status, text) = _server.Publisher.Publish(request, body.AsSpan(0, length));
+            if (status != 200)
+            {
+                _server.Metrics.Rejected(status);
+            }
+
+            return WriteText(status, text, keepAlive, http10, "text/plain; charset=utf-8");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    private async ValueTask<bool> ReadBodyAsync(Memory<byte> into)
+    {
+        while (!into.IsEmpty)
+        {
+            var result = await _reader.ReadAsync().ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                return false;
+            }
+
+            var buffer = result.Buffer;
+            int take = (int)Math.Min(into.Length, buffer.Length);
+            buffer.Slice(0, take).CopyTo(into.Span);
+            into = into[take..];
+            _reader.AdvanceTo(buffer.GetPosition(take));
+            if (!into.IsEmpty && result.IsCompleted)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool WriteText(int status, string text, bool keepAlive, bool http10, string contentType)
+    {
+        int length = Encoding.UTF8.GetByteCount(text);
+        ResponseWriter.WriteStatusLine(_writer, status);
+        ResponseWriter.WriteHeader(_writer, "Content-Type"u8, contentType);
+        ResponseWriter.WriteHeader(_writer, "Content-Length"u8, length);
+        ResponseWriter.WriteHeader(_writer, "Cache-Control"u8, "no-store"u8);
+        ResponseWriter.WriteConnection(_writer, keepAlive, http10);
+        ResponseWriter.EndHeaders(_writer);
+        if (_request.Method != RequestMethod.Head)
+        {
+            _writer.Advance(Encoding.UTF8.GetBytes(text, _writer.GetSpan(length)));
+        }
+
+        return keepAlive;
     }
 
     private async ValueTask<bool> DrainAsync(long length)
@@ -312,7 +465,8 @@ internal sealed class Connection : IThreadPoolWorkItem
             if (read == 0)
             {
                 // The file shrank after its length was promised: the only honest answer left is to close.
-                _closeReason = "file changed while served";
+                SetCloseReason(DisconnectReason.ServerFault);
+                _server.Log.LogWarning("connection {Id}: {Path} shrank while it was being sent", Id, _request.Path);
                 return false;
             }
 
@@ -352,6 +506,13 @@ internal sealed class Connection : IThreadPoolWorkItem
     private async ValueTask<bool> ServeStreamAsync(bool keepAlive, bool http10)
     {
         var options = _server.Options;
+        if (!TryReadStreamQuery(out var topics, out var lastEventId))
+        {
+            ResponseWriter.WriteSimple(_writer, 400, keepAlive, http10, _request.Method == RequestMethod.Head);
+            _server.Metrics.Rejected(400);
+            return keepAlive;
+        }
+
         ResponseWriter.WriteStatusLine(_writer, 200);
         ResponseWriter.WriteHeader(_writer, "Content-Type"u8, "text/event-stream"u8);
         ResponseWriter.WriteHeader(_writer, "Cache-Control"u8, "no-cache"u8);
@@ -376,8 +537,8 @@ internal sealed class Connection : IThreadPoolWorkItem
         ResponseWriter.Write(_writer, "\n\n"u8);
         await _writer.FlushAsync().ConfigureAwait(false);
 
-        _subscriber = new Subscriber(Id, _socket, [Hub.DefaultTopic], options.SubscriberLimits, Abort);
-        _server.AddSubscriber(this, _subscriber);
+        _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Metrics, Abort);
+        _server.AddSubscriber(this, _subscriber, lastEventId);
 
         // From here the subscriber writes; this loop only watches for the client's close (or reset, which throws).
         while (true)
@@ -387,7 +548,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             {
                 if (_stopping)
                 {
-                    _closeReason = "server stopping";
+                    SetCloseReason(DisconnectReason.ServerStopping);
                     await _subscriber.CompleteAsync().ConfigureAwait(false);
                 }
 
@@ -397,9 +558,60 @@ internal sealed class Connection : IThreadPoolWorkItem
             _reader.AdvanceTo(result.Buffer.End);
             if (result.IsCompleted)
             {
-                _closeReason ??= "client closed";
+                SetCloseReason(DisconnectReason.ClientClosed);
                 return false;
             }
         }
+    }
+
+    /// <summary>
+    /// <c>?topic=a&amp;topic=b</c> (none: the default topic) and <c>?lastEventId=</c> for clients that cannot set
+    /// headers; the Last-Event-ID header wins. An over-long id is kept only as "not found" (a reset), never echoed.
+    /// </summary>
+    private bool TryReadStreamQuery(out string[] topics, out string? lastEventId)
+    {
+        topics = s_defaultTopics;
+        lastEventId = _request.LastEventId;
+        if (_request.Query.Length > 0)
+        {
+            var fields = new List<KeyValuePair<string, string>>();
+            if (!FormParser.TryParse(_request.Query, fields))
+            {
+                return false;
+            }
+
+            var named = new List<string>();
+            foreach (var (name, value) in fields)
+            {
+                if (name == "topic")
+                {
+                    if (!Hub.IsValidTopic(value) || named.Count == MaxTopicsPerStream)
+                    {
+                        return false;
+                    }
+
+                    if (!named.Contains(value))
+                    {
+                        named.Add(value);
+                    }
+                }
+                else if (name == "lastEventId")
+                {
+                    lastEventId ??= value;
+                }
+            }
+
+            if (named.Count > 0)
+            {
+                topics = [.. named];
+            }
+        }
+
+        if (lastEventId is { Length: > MaxLastEventIdLength })
+        {
+            lastEventId = "";
+        }
+
+        return true;
     }
 }

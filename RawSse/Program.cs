@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using RawSse;
+using RawSse.Sse;
 
 var defaults = new ServerOptions();
 var port = new Option<int>("--port") { Description = "TCP port to listen on", DefaultValueFactory = _ => defaults.Port };
@@ -11,10 +12,20 @@ var root = new Option<string>("--root") { Description = "Folder of static files"
 var interval = new Option<int>("--interval") { Description = "Ticker period in ms on the default topic; 0 turns it off", DefaultValueFactory = _ => (int)defaults.TickInterval.TotalMilliseconds };
 var allowOrigin = new Option<string>("--allow-origin") { Description = "Access-Control-Allow-Origin sent on streams; empty sends none", DefaultValueFactory = _ => defaults.AllowOrigin ?? "" };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
+var heartbeat = new Option<int>("--heartbeat") { Description = "Comment line on a stream quiet this many ms; 0 turns heartbeats off", DefaultValueFactory = _ => (int)defaults.HeartbeatInterval.TotalMilliseconds };
+var retry = new Option<int>("--retry") { Description = "Reconnection delay in ms sent to clients (retry:)", DefaultValueFactory = _ => (int)defaults.Retry.TotalMilliseconds };
+var replay = new Option<int>("--replay") { Description = "Events each topic keeps for Last-Event-ID resumes", DefaultValueFactory = _ => defaults.ReplayCapacity };
+var publishToken = new Option<string?>("--publish-token") { Description = "Bearer token for POST /publish (or RAWSSE_PUBLISH_TOKEN); without one, only loopback clients may publish" };
+var maxBody = new Option<int>("--max-body-bytes") { Description = "Largest POST /publish body", DefaultValueFactory = _ => defaults.MaxPublishBodyBytes };
+var queueEvents = new Option<int>("--queue-events") { Description = "Events one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedEvents };
+var queueBytes = new Option<long>("--queue-bytes") { Description = "Bytes one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedBytes };
+var slowConsumer = new Option<string>("--slow-consumer") { Description = "When a subscriber's queue is full: disconnect or drop-oldest", DefaultValueFactory = _ => "disconnect" };
+slowConsumer.AcceptOnlyFromAmong("disconnect", "drop-oldest");
+var writeTimeout = new Option<int>("--write-timeout") { Description = "A send stalled this many ms cuts the subscriber", DefaultValueFactory = _ => (int)defaults.WriteTimeout.TotalMilliseconds };
 
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
-    port, bind, root, interval, allowOrigin, logLevel,
+    port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, publishToken, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
 };
 
 var parsed = command.Parse(args);
@@ -44,6 +55,15 @@ command.SetAction(async (result, _) =>
         Root = Path.GetFullPath(result.GetValue(root)!),
         TickInterval = TimeSpan.FromMilliseconds(result.GetValue(interval)),
         AllowOrigin = result.GetValue(allowOrigin),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(result.GetValue(heartbeat)),
+        Retry = TimeSpan.FromMilliseconds(result.GetValue(retry)),
+        ReplayCapacity = result.GetValue(replay),
+        PublishToken = result.GetValue(publishToken) ?? Environment.GetEnvironmentVariable("RAWSSE_PUBLISH_TOKEN"),
+        MaxPublishBodyBytes = result.GetValue(maxBody),
+        MaxQueuedEvents = result.GetValue(queueEvents),
+        MaxQueuedBytes = result.GetValue(queueBytes),
+        SlowConsumerPolicy = result.GetValue(slowConsumer) == "drop-oldest" ? SlowConsumerPolicy.DropOldest : SlowConsumerPolicy.Disconnect,
+        WriteTimeout = TimeSpan.FromMilliseconds(result.GetValue(writeTimeout)),
     };
 
     try
@@ -76,7 +96,8 @@ command.SetAction(async (result, _) =>
     }
 
     var host = options.BindAddress.Equals(IPAddress.Loopback) ? "localhost" : options.BindAddress.ToString();
-    Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} (Ctrl+C to stop)");
+    var publishing = string.IsNullOrEmpty(options.PublishToken) ? "publish: loopback only" : "publish: bearer token";
+    Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} ({publishing}; Ctrl+C to stop)");
 
     // Ctrl+C and SIGTERM both stop gracefully; the runtime's default handling is cancelled.
     var stop = new TaskCompletionSource();

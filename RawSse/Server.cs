@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RawSse.Http;
+using RawSse.Publishing;
 using RawSse.Sse;
 using RawSse.Static;
 
@@ -30,10 +31,13 @@ public sealed class Server : IAsyncDisposable
         Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
         StaticFiles = new StaticFiles(options.Root);
         _listener = new TcpListener(options.BindAddress, options.Port);
+        Metrics = new ServerMetrics(() => _connections.Count, () => Hub!.CountByTopic());
+        Hub = new Hub(options.ReplayCapacity, Metrics);
+        Publisher = new PublishEndpoint(Hub, options.PublishToken);
     }
 
     /// <summary>The in-process publishing API: <c>server.Hub.Publish(topic, new SseEvent(...))</c>.</summary>
-    public Hub Hub { get; } = new();
+    public Hub Hub { get; }
 
     public ServerOptions Options { get; }
 
@@ -45,6 +49,8 @@ public sealed class Server : IAsyncDisposable
 
     internal ILogger Log { get; }
     internal StaticFiles StaticFiles { get; }
+    internal ServerMetrics Metrics { get; }
+    internal PublishEndpoint Publisher { get; }
 
     public void Start()
     {
@@ -89,7 +95,7 @@ public sealed class Server : IAsyncDisposable
         {
             foreach (var connection in _connections.Values)
             {
-                connection.Abort("shutdown timeout");
+                connection.Abort(DisconnectReason.ServerStopping);
             }
 
             await all.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
@@ -100,6 +106,7 @@ public sealed class Server : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _listener.Dispose();
+        Metrics.Dispose();
         _stopping.Dispose();
     }
 
@@ -125,6 +132,7 @@ public sealed class Server : IAsyncDisposable
             }
 
             socket.NoDelay = true;
+            Metrics.Accepted();
             long id = Interlocked.Increment(ref _nextConnectionId);
             var connection = new Connection(this, socket, id);
             _connections[id] = connection;
@@ -132,21 +140,24 @@ public sealed class Server : IAsyncDisposable
         }
     }
 
-    // One shared timer for every stream: cuts subscribers whose send has stalled past the write timeout.
+    // One shared timer for every stream: heartbeats on quiet streams, and cuts subscribers whose send has
+    // stalled past the write timeout. There is no timer per connection.
     private async Task SweepLoopAsync(CancellationToken cancellationToken)
     {
         long timeoutMs = (long)Options.WriteTimeout.TotalMilliseconds;
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(timeoutMs / 4, 50, 1000));
+        long heartbeatMs = (long)Options.HeartbeatInterval.TotalMilliseconds;
+        long shortest = heartbeatMs > 0 ? Math.Min(timeoutMs, heartbeatMs) : timeoutMs;
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 10, 1000));
         using var timer = new PeriodicTimer(period);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                foreach (var subscriber in Hub.FindStalled(Environment.TickCount64, timeoutMs))
+                foreach (var subscriber in Hub.Sweep(Environment.TickCount64, heartbeatMs, timeoutMs))
                 {
                     if (_connections.TryGetValue(subscriber.ConnectionId, out var connection))
                     {
-                        connection.Abort("write timed out");
+                        connection.Abort(DisconnectReason.WriteTimeout);
                     }
                 }
             }
@@ -156,22 +167,28 @@ public sealed class Server : IAsyncDisposable
         }
     }
 
-    internal void AddSubscriber(Connection connection, Subscriber subscriber)
+    internal void AddSubscriber(Connection connection, Subscriber subscriber, string? lastEventId)
     {
-        Hub.Subscribe(subscriber);
-        Log.LogInformation("connection {Id} ({Remote}) subscribed; subscribers={Count}", connection.Id, connection.Remote, Hub.SubscriberCount);
+        Hub.Subscribe(subscriber, lastEventId);
+        Log.LogInformation("connection {Id} ({Remote}) subscribed to {Topics}; subscribers={Count}",
+            connection.Id, connection.Remote, string.Join(',', subscriber.Topics), Hub.SubscriberCount);
     }
 
-    internal void RemoveSubscriber(Connection connection, Subscriber subscriber, string reason)
+    internal void RemoveSubscriber(Connection connection, Subscriber subscriber, DisconnectReason reason)
     {
         if (Hub.Unsubscribe(subscriber))
         {
-            Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; subscribers={Count}", connection.Id, connection.Remote, reason, Hub.SubscriberCount);
+            Metrics.Disconnected(reason);
+            Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; subscribers={Count}",
+                connection.Id, connection.Remote, DisconnectReasons.Label(reason), Hub.SubscriberCount);
         }
     }
 
     internal void OnConnectionClosed(Connection connection) => _connections.TryRemove(connection.Id, out _);
 
-    internal void OnRejected(Connection connection, BadRequestException ex) =>
+    internal void OnRejected(Connection connection, BadRequestException ex)
+    {
+        Metrics.Rejected(ex.StatusCode);
         Log.LogDebug("connection {Id} ({Remote}) rejected with {Status}: {Reason}", connection.Id, connection.Remote, ex.StatusCode, ex.Message);
+    }
 }

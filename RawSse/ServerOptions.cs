@@ -36,6 +36,18 @@ public sealed class ServerOptions
 
     public SlowConsumerPolicy SlowConsumerPolicy { get; set; } = SlowConsumerPolicy.Disconnect;
 
+    /// <summary>Events each topic keeps for Last-Event-ID resumes; 0 keeps none.</summary>
+    public int ReplayCapacity { get; set; } = 1000;
+
+    /// <summary>A comment line is sent on a stream that has been quiet this long; <see cref="TimeSpan.Zero"/> sends none.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Bearer token that <c>POST /publish</c> requires; null or empty lets only loopback clients publish.</summary>
+    public string? PublishToken { get; set; }
+
+    /// <summary>Largest <c>POST /publish</c> body accepted; a larger one gets 413.</summary>
+    public int MaxPublishBodyBytes { get; set; } = 1024 * 1024;
+
     /// <summary>How long a graceful stop waits for streams to end before it aborts what is left.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -59,6 +71,9 @@ public sealed class ServerOptions
         Check(WriteTimeout > TimeSpan.Zero, "write timeout must be positive");
         Check(MaxQueuedEvents > 0, "max queued events must be positive");
         Check(MaxQueuedBytes > 0, "max queued bytes must be positive");
+        Check(ReplayCapacity is >= 0 and <= 1_000_000, "replay capacity must be between 0 and 1,000,000");
+        Check(HeartbeatInterval >= TimeSpan.Zero, "heartbeat interval must not be negative");
+        Check(MaxPublishBodyBytes is > 0 and <= 64 * 1024 * 1024, "max publish body must be between 1 byte and 64 MiB");
         Check(ShutdownTimeout >= TimeSpan.Zero, "shutdown timeout must not be negative");
         Check(MaxRequestLineBytes >= 64, "max request line must be at least 64 bytes");
         Check(MaxRequestHeadersBytes >= 64, "max request headers must be at least 64 bytes");

@@ -3,19 +3,38 @@ using System.Globalization;
 namespace RawSse.Sse;
 
 /// <summary>
-/// Topics and their subscribers. A published event is encoded once, under one lock that also orders the
-/// hub's sequence numbers, and the same bytes are queued for every subscriber of its topics. Queueing never
-/// blocks: a subscriber that cannot keep up is handled by its own queue's policy, not by the publisher.
+/// Topics, their subscribers and their replay rings. A published event is validated and encoded once,
+/// under one lock that also orders the hub's sequence numbers, and the same bytes are queued for every
+/// subscriber of its topics and kept in each topic's ring. Queueing never blocks: a subscriber that cannot
+/// keep up is handled by its own queue's policy, never by the publisher.
 /// </summary>
 public sealed class Hub
 {
     /// <summary>The topic a stream joins when it names none; the ticker publishes to it.</summary>
     public const string DefaultTopic = "default";
 
+    /// <summary>The longest topic name accepted.</summary>
+    public const int MaxTopicLength = 256;
+
+    /// <summary>Sent instead of a replay when the Last-Event-ID is not in the ring any more (or never was).</summary>
+    internal static readonly byte[] ResetFrame = "event: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8.ToArray();
+
+    /// <summary>A comment line: keeps proxies from timing out an idle stream and dispatches nothing.</summary>
+    internal static readonly byte[] HeartbeatFrame = ":\n"u8.ToArray();
+
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, HashSet<Subscriber>> _topics = new(StringComparer.Ordinal); // guarded by _lock
-    private readonly HashSet<Subscriber> _all = [];                                               // guarded by _lock
-    private long _sequence;                                                                        // guarded by _lock
+    private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal); // guarded by _lock
+    private readonly HashSet<Subscriber> _all = [];                                  // guarded by _lock
+    private readonly List<ReplayRing.Entry> _replayScratch = [];                      // guarded by _lock
+    private readonly int _replayCapacity;
+    private readonly ServerMetrics _metrics;
+    private long _sequence;                                                           // guarded by _lock
+
+    internal Hub(int replayCapacity, ServerMetrics metrics)
+    {
+        _replayCapacity = replayCapacity;
+        _metrics = metrics;
+    }
 
     /// <summary>Streams currently subscribed.</summary>
     public int SubscriberCount
@@ -28,17 +47,22 @@ public sealed class Hub
     {
         lock (_lock)
         {
-            return _topics.TryGetValue(topic, out var set) ? set.Count : 0;
+            return _topics.TryGetValue(topic, out var t) ? t.Subscribers.Count : 0;
         }
     }
+
+    /// <summary>True when <paramref name="topic"/> can name a topic: 1 to 256 characters, no control characters.</summary>
+    public static bool IsValidTopic(string? topic) =>
+        !string.IsNullOrEmpty(topic) && topic.Length <= MaxTopicLength && !topic.AsSpan().ContainsAnyInRange('\0', '\u001f') && !topic.Contains('\u007f');
 
     /// <summary>Publishes <paramref name="ev"/> to one topic. Returns the event's id (assigned when it had none).</summary>
     public string Publish(string topic, SseEvent ev) => Publish([topic], ev);
 
     /// <summary>
     /// Publishes <paramref name="ev"/> to every subscriber of any of <paramref name="topics"/>; a subscriber of
-    /// several of them receives it once. Returns the event's id (the hub's next sequence number when it had none).
+    /// several of them receives it once. Returns the event's id: its own, or the hub's next sequence number.
     /// </summary>
+    /// <exception cref="ArgumentException">No topic, or a topic that <see cref="IsValidTopic"/> refuses.</exception>
     public string Publish(IReadOnlyList<string> topics, SseEvent ev)
     {
         ArgumentNullException.ThrowIfNull(topics);
@@ -46,6 +70,14 @@ public sealed class Hub
         if (topics.Count == 0)
         {
             throw new ArgumentException("at least one topic is required", nameof(topics));
+        }
+
+        foreach (var topic in topics)
+        {
+            if (!IsValidTopic(topic))
+            {
+                throw new ArgumentException("a topic is 1 to 256 characters with no control characters", nameof(topics));
+            }
         }
 
         return PublishCore(topics, _ => ev);
@@ -62,14 +94,27 @@ public sealed class Hub
             var ev = build(sequence);
             string id = ev.Id ?? sequence.ToString(CultureInfo.InvariantCulture);
             byte[] frame = ev.Encode(id);
-            foreach (var topic in topics)
+            long deliveries = 0;
+            foreach (var name in topics)
             {
-                if (!_topics.TryGetValue(topic, out var subscribers))
+                if (!_topics.TryGetValue(name, out var topic))
                 {
-                    continue;
+                    if (_replayCapacity == 0)
+                    {
+                        continue; // no subscribers and nothing to keep
+                    }
+
+                    _topics[name] = topic = new Topic(_replayCapacity);
                 }
 
-                foreach (var subscriber in subscribers)
+                if (topic.LastSequence == sequence)
+                {
+                    continue; // the same topic named twice
+                }
+
+                topic.LastSequence = sequence;
+                topic.Ring.Add(sequence, id, frame);
+                foreach (var subscriber in topic.Subscribers)
                 {
                     if (subscriber.LastSequence == sequence)
                     {
@@ -77,32 +122,98 @@ public sealed class Hub
                     }
 
                     subscriber.LastSequence = sequence;
-                    subscriber.Enqueue(frame);
+                    if (subscriber.Enqueue(frame))
+                    {
+                        deliveries++;
+                    }
                 }
             }
 
+            _metrics.Published(deliveries);
             return id;
         }
     }
 
-    internal void Subscribe(Subscriber subscriber)
+    /// <summary>
+    /// Joins a subscriber to its topics. With a <paramref name="lastEventId"/>, the events after it are queued
+    /// first, in order, with no gap and no duplicate (the same lock orders publishing); if the id is not in the
+    /// ring of every topic's window, a single reset event is queued instead. Then the stream continues live.
+    /// </summary>
+    internal void Subscribe(Subscriber subscriber, string? lastEventId)
     {
         lock (_lock)
         {
-            _all.Add(subscriber);
-            foreach (var topic in subscriber.Topics)
+            if (lastEventId is not null)
             {
-                if (!_topics.TryGetValue(topic, out var set))
-                {
-                    _topics[topic] = set = [];
-                }
+                Replay(subscriber, lastEventId);
+            }
 
-                set.Add(subscriber);
+            subscriber.LastSequence = _sequence;
+            _all.Add(subscriber);
+            foreach (var name in subscriber.Topics)
+            {
+                GetOrAddTopic(name).Subscribers.Add(subscriber);
             }
         }
     }
 
-    /// <summary>Removes a subscriber; safe to call more than once.</summary>
+    // Called under _lock.
+    private void Replay(Subscriber subscriber, string lastEventId)
+    {
+        long anchor = -1;
+        foreach (var name in subscriber.Topics)
+        {
+            if (_topics.TryGetValue(name, out var topic) && topic.Ring.TryFind(lastEventId, out long found))
+            {
+                anchor = Math.Max(anchor, found);
+            }
+        }
+
+        bool gap = anchor < 0;
+        foreach (var name in subscriber.Topics)
+        {
+            if (!gap && _topics.TryGetValue(name, out var topic) && topic.Ring.EvictedUpTo > anchor)
+            {
+                gap = true; // this topic's events right after the anchor have left its ring
+            }
+        }
+
+        if (gap)
+        {
+            _metrics.ReplayMiss();
+            subscriber.EnqueueReplay([ResetFrame]);
+            return;
+        }
+
+        _replayScratch.Clear();
+        foreach (var name in subscriber.Topics)
+        {
+            if (_topics.TryGetValue(name, out var topic))
+            {
+                topic.Ring.CopyAfter(anchor, _replayScratch);
+            }
+        }
+
+        // Several topics: merge by sequence and keep an event published to more than one of them once.
+        _replayScratch.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
+        var frames = new List<byte[]>(_replayScratch.Count);
+        long previous = -1;
+        foreach (var entry in _replayScratch)
+        {
+            if (entry.Sequence != previous)
+            {
+                frames.Add(entry.Frame);
+                previous = entry.Sequence;
+            }
+        }
+
+        _replayScratch.Clear();
+        _metrics.ReplayHit();
+        _metrics.Delivered(frames.Count);
+        subscriber.EnqueueReplay(frames);
+    }
+
+    /// <summary>Removes a subscriber; safe to call more than once. Returns false when it was not subscribed.</summary>
     internal bool Unsubscribe(Subscriber subscriber)
     {
         lock (_lock)
@@ -112,14 +223,14 @@ public sealed class Hub
                 return false;
             }
 
-            foreach (var topic in subscriber.Topics)
+            foreach (var name in subscriber.Topics)
             {
-                if (_topics.TryGetValue(topic, out var set))
+                if (_topics.TryGetValue(name, out var topic))
                 {
-                    set.Remove(subscriber);
-                    if (set.Count == 0)
+                    topic.Subscribers.Remove(subscriber);
+                    if (topic.Subscribers.Count == 0 && topic.Ring.Count == 0)
                     {
-                        _topics.Remove(topic);
+                        _topics.Remove(name);
                     }
                 }
             }
@@ -128,29 +239,65 @@ public sealed class Hub
         }
     }
 
-    /// <summary>Subscribers whose send has been stuck longer than <paramref name="timeoutMs"/>; the shared sweep cuts them.</summary>
-    internal List<Subscriber> FindStalled(long now, long timeoutMs)
+    /// <summary>
+    /// The shared sweep, run from one timer for all streams: queues a heartbeat on every stream that has been
+    /// quiet for <paramref name="heartbeatMs"/>, and returns the subscribers whose send has been stuck for
+    /// longer than <paramref name="writeTimeoutMs"/>.
+    /// </summary>
+    internal List<Subscriber> Sweep(long now, long heartbeatMs, long writeTimeoutMs)
     {
-        var stalled = new List<Subscriber>();
+        List<Subscriber>? stalled = null;
         lock (_lock)
         {
             foreach (var subscriber in _all)
             {
-                if (subscriber.IsWriteStalled(now, timeoutMs))
+                if (subscriber.IsWriteStalled(now, writeTimeoutMs))
                 {
-                    stalled.Add(subscriber);
+                    (stalled ??= []).Add(subscriber);
+                }
+                else if (heartbeatMs > 0 && now - subscriber.LastWriteAt >= heartbeatMs && subscriber.IsIdle)
+                {
+                    subscriber.Enqueue(HeartbeatFrame);
                 }
             }
         }
 
-        return stalled;
+        return stalled ?? [];
     }
 
-    internal Subscriber[] Snapshot()
+    internal IReadOnlyList<(string Topic, int Count)> CountByTopic()
     {
         lock (_lock)
         {
-            return [.. _all];
+            var counts = new List<(string, int)>(_topics.Count);
+            foreach (var (name, topic) in _topics)
+            {
+                if (topic.Subscribers.Count > 0)
+                {
+                    counts.Add((name, topic.Subscribers.Count));
+                }
+            }
+
+            counts.Sort(static (a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+            return counts;
         }
+    }
+
+    // Called under _lock.
+    private Topic GetOrAddTopic(string name)
+    {
+        if (!_topics.TryGetValue(name, out var topic))
+        {
+            _topics[name] = topic = new Topic(_replayCapacity);
+        }
+
+        return topic;
+    }
+
+    private sealed class Topic(int replayCapacity)
+    {
+        public HashSet<Subscriber> Subscribers { get; } = [];
+        public ReplayRing Ring { get; } = new(replayCapacity);
+        public long LastSequence { get; set; }
     }
 }

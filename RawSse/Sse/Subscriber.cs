@@ -14,7 +14,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     private readonly Socket _socket;
     private readonly SubscriberLimits _limits;
-    private readonly Action<string> _onFault;
+    private readonly Action<DisconnectReason> _onFault;
+    private readonly ServerMetrics _metrics;
 
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _queue = new(); // guarded by _lock
@@ -27,13 +28,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, Action<string> onFault)
+    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, ServerMetrics metrics, Action<DisconnectReason> onFault)
     {
         ConnectionId = connectionId;
         _socket = socket;
         Topics = topics;
         _limits = limits;
         _onFault = onFault;
+        _metrics = metrics;
         _lastWriteAt = Environment.TickCount64;
     }
 
@@ -45,18 +47,13 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     public long LastWriteAt => Volatile.Read(ref _lastWriteAt);
 
-    public int QueuedFrames
-    {
-        get { lock (_lock) { return _queue.Count; } }
-    }
-
     /// <summary>
     /// Queues a frame. Never blocks and never writes on the caller's thread (the hub calls this under its lock).
     /// Returns false when the subscriber is gone or was cut for falling behind.
     /// </summary>
     public bool Enqueue(byte[] frame)
     {
-        string? fault = null;
+        DisconnectReason? fault = null;
         lock (_lock)
         {
             if (_faulted || _completing)
@@ -69,15 +66,18 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 if (_limits.Policy == SlowConsumerPolicy.Disconnect)
                 {
                     _faulted = true;
-                    fault = "slow consumer: queue full";
+                    fault = DisconnectReason.SlowConsumer;
                 }
                 else
                 {
+                    int dropped = 0;
                     while (_queue.Count > 0 && (_queue.Count >= _limits.MaxQueuedFrames || _queuedBytes + frame.Length > _limits.MaxQueuedBytes))
                     {
                         _queuedBytes -= _queue.Dequeue().Length;
-                        Dropped++;
+                        dropped++;
                     }
+
+                    _metrics.Dropped(dropped);
                 }
             }
 
@@ -95,12 +95,47 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             }
         }
 
-        _onFault(fault);
+        _onFault(fault.Value);
         return false;
     }
 
-    /// <summary>Frames dropped under <see cref="SlowConsumerPolicy.DropOldest"/>; guarded by _lock.</summary>
-    public long Dropped { get; private set; }
+    /// <summary>
+    /// Queues replayed frames ahead of live ones. The ring already bounds them, and they are shared arrays, so
+    /// the queue limits do not apply: a resume must not be cut for being a resume.
+    /// </summary>
+    public void EnqueueReplay(IReadOnlyList<byte[]> frames)
+    {
+        if (frames.Count == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_faulted || _completing)
+            {
+                return;
+            }
+
+            foreach (var frame in frames)
+            {
+                _queue.Enqueue(frame);
+                _queuedBytes += frame.Length;
+            }
+
+            if (!_writing)
+            {
+                _writing = true;
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            }
+        }
+    }
+
+    /// <summary>True when nothing is queued or being sent (the sweep sends heartbeats only then).</summary>
+    public bool IsIdle
+    {
+        get { lock (_lock) { return !_writing && _queue.Count == 0; } }
+    }
 
     /// <summary>
     /// Ends the stream cleanly: what is queued is still sent, then the send side is shut down (FIN), so the
@@ -196,7 +231,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             }
 
             _drained.TrySetResult();
-            _onFault("write failed");
+            _onFault(DisconnectReason.WriteFailed);
         }
         finally
         {

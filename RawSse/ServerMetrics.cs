@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using RawSse.Sse;
+
+namespace RawSse;
+
+/// <summary>
+/// The server's figures, kept once as plain counters and shown two ways: as System.Diagnostics.Metrics
+/// instruments on the "RawSse" meter (so <c>dotnet-counters monitor -n RawSse --counters RawSse</c> works)
+/// and as Prometheus text at <c>GET /metrics</c>.
+/// </summary>
+internal sealed class ServerMetrics : IDisposable
+{
+    public const string MeterName = "RawSse";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Func<int> _connections;
+    private readonly Func<IReadOnlyList<(string Topic, int Count)>> _subscribersByTopic;
+    private readonly long[] _disconnects = new long[DisconnectReasons.Count];
+    private readonly ConcurrentDictionary<int, long> _rejections = new();
+
+    private long _eventsPublished;
+    private long _deliveries;
+    private long _drops;
+    private long _replayHits;
+    private long _replayMisses;
+    private long _connectionsAccepted;
+    private long _connectionsRefused;
+
+    public ServerMetrics(Func<int> connections, Func<IReadOnlyList<(string Topic, int Count)>> subscribersByTopic)
+    {
+        _connections = connections;
+        _subscribersByTopic = subscribersByTopic;
+        _meter.CreateObservableUpDownCounter("rawsse.connections", () => _connections(), "{connection}", "Open TCP connections");
+        _meter.CreateObservableUpDownCounter("rawsse.subscribers", ObserveSubscribers, "{subscriber}", "Open SSE streams, by topic");
+        _meter.CreateObservableCounter("rawsse.events.published", () => Read(ref _eventsPublished), "{event}", "Events published");
+        _meter.CreateObservableCounter("rawsse.deliveries", () => Read(ref _deliveries), "{event}", "Events queued to subscribers (including replays)");
+        _meter.CreateObservableCounter("rawsse.drops", () => Read(ref _drops), "{event}", "Events dropped by the drop-oldest policy");
+        _meter.CreateObservableCounter("rawsse.disconnects", ObserveDisconnects, "{connection}", "Streams ended, by reason");
+        _meter.CreateObservableCounter("rawsse.replay.hits", () => Read(ref _replayHits), "{stream}", "Resumes served from the replay ring");
+        _meter.CreateObservableCounter("rawsse.replay.misses", () => Read(ref _replayMisses), "{stream}", "Resumes that got a reset event");
+        _meter.CreateObservableCounter("rawsse.connections.accepted", () => Read(ref _connectionsAccepted), "{connection}", "Connections accepted");
+        _meter.CreateObservableCounter("rawsse.connections.refused", () => Read(ref _connectionsRefused), "{connection}", "Connections refused at the connection limit");
+        _meter.CreateObservableCounter("rawsse.requests.rejected", ObserveRejections, "{request}", "Requests rejected, by status");
+    }
+
+    public long EventsPublished => Read(ref _eventsPublished);
+    public long Deliveries => Read(ref _deliveries);
+    public long Drops => Read(ref _drops);
+    public long ReplayHits => Read(ref _replayHits);
+    public long ReplayMisses => Read(ref _replayMisses);
+
+    public long Disconnects(DisconnectReason reason) => Volatile.Read(ref _disconnects[(int)reason]);
+
+    public long Rejections(int status) => _rejections.TryGetValue(status, out var n) ? n : 0;
+
+    public void Published(long deliveries)
+    {
+        Interlocked.Increment(ref _eventsPublished);
+        Interlocked.Add(ref _deliveries, deliveries);
+    }
+
+    public void Delivered(long count) => Interlocked.Add(ref _deliveries, count);
+    public void Dropped(long count) => Interlocked.Add(ref _drops, count);
+    public void ReplayHit() => Interlocked.Increment(ref _replayHits);
+    public void ReplayMiss() => Interlocked.Increment(ref _replayMisses);
+    public void Accepted() => Interlocked.Increment(ref _connectionsAccepted);
+    public void Refused() => Interlocked.Increment(ref _connectionsRefused);
+    public void Disconnected(DisconnectReason reason) => Interlocked.Increment(ref _disconnects[(int)reason]);
+    public void Rejected(int status) => _rejections.AddOrUpdate(status, 1, static (_, n) => n + 1);
+
+    /// <summary>The Prometheus text exposition format, version 0.0.4.</summary>
+    public string ToPrometheusText()
+    {
+        var text = new StringBuilder(2048);
+        Gauge(text, "rawsse_connections", "Open TCP connections.", _connections());
+        var topics = _subscribersByTopic();
+        text.Append("# HELP rawsse_subscribers Open SSE streams by topic.\n# TYPE rawsse_subscribers gauge\n");
+        foreach (var (topic, count) in topics)
+        {
+            text.Append("rawsse_subscribers{topic=\"").Append(EscapeLabel(topic)).Append("\"} ").Append(count).Append('\n');
+        }
+
+        Counter(text, "rawsse_events_published_total", "Events published.", EventsPublished);
+        Counter(text, "rawsse_deliveries_total", "Events queued to subscribers, replays included.", Deliveries);
+        Counter(text, "rawsse_drops_total", "Events dropped by the drop-oldest policy.", Drops);
+        Counter(text, "rawsse_replay_hits_total", "Resumes served from the replay ring.", ReplayHits);
+        Counter(text, "rawsse_replay_misses_total", "Resumes answered with a reset event.", ReplayMisses);
+        Counter(text, "rawsse_connections_accepted_total", "Connections accepted.", Read(ref _connectionsAccepted));
+        Counter(text, "rawsse_connections_refused_total", "Connections refused at the connection limit.", Read(ref _connectionsRefused));
+        text.Append("# HELP rawsse_disconnects_total Connections ended, by reason.\n# TYPE rawsse_disconnects_total counter\n");
+        for (int i = 0; i < DisconnectReasons.Count; i++)
+        {
+            text.Append("rawsse_disconnects_total{reason=\"").Append(DisconnectReasons.Label((DisconnectReason)i)).Append("\"} ")
+                .Append(Volatile.Read(ref _disconnects[i])).Append('\n');
+        }
+
+        text.Append("# HELP rawsse_requests_rejected_total Requests rejected, by status.\n# TYPE rawsse_requests_rejected_total counter\n");
+        foreach (var (status, count) in _rejections.OrderBy(p => p.Key))
+        {
+            text.Append("rawsse_requests_rejected_total{status=\"").Append(status).Append("\"} ").Append(count).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private static long Read(ref long field) => Interlocked.Read(ref field);
+
+    private IEnumerable<Measurement<int>> ObserveSubscribers()
+    {
+        foreach (var (topic, count) in _subscribersByTopic())
+        {
+            yield return new Measurement<int>(count, new KeyValuePair<string, object?>("topic", topic));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveDisconnects()
+    {
+        for (int i = 0; i < DisconnectReasons.Count; i++)
+        {
+            yield return new Measurement<long>(Volatile.Read(ref _disconnects[i]),
+                new KeyValuePair<string, object?>("reason", DisconnectReasons.Label((DisconnectReason)i)));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveRejections()
+    {
+        foreach (var (status, count) in _rejections)
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("status", status.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
+
+    private static void Gauge(StringBuilder text, string name, string help, long value) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" gauge\n")
+            .Append(name).Append(' ').Append(value).Append('\n');
+
+    private static void Counter(StringBuilder text, string name, string help, long value) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" counter\n")
+            .Append(name).Append(' ').Append(value).Append('\n');
+
+    // Prometheus label values escape backslash, double quote and line feed.
+    private static string EscapeLabel(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}
