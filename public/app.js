@@ -1,4 +1,5 @@
-// RawSse demo client: subscribes to /sse and renders events, newest first.
+// RawSse demo client: subscribes to /sse (default topic, or the topics chosen), renders events newest first,
+// and publishes messages through POST /publish.
 (function () {
   'use strict';
 
@@ -8,20 +9,29 @@
   var stateEl = document.getElementById('state');
   var countEl = document.getElementById('count');
   var lastIdEl = document.getElementById('last-id');
+  var topicsEl = document.getElementById('topics');
   var listEl = document.getElementById('events');
+  var subscribeForm = document.getElementById('subscribe');
+  var publishForm = document.getElementById('publish');
+  var publishResult = document.getElementById('publish-result');
 
   var count = 0;
+  var es = null;
+  var types = ['tick', 'message'];
 
-  // Build the URL relative to the page so it also works behind a path prefix.
-  var es = new EventSource(new URL('sse', location.href).toString());
+  function streamUrl(topics) {
+    // Relative to the page, so it also works behind a path prefix.
+    var url = new URL('sse', location.href);
+    topics.forEach(function (t) { url.searchParams.append('topic', t); });
+    return url.toString();
+  }
 
   function showState() {
-    var name = STATES[es.readyState] || 'closed';
+    var name = es ? (STATES[es.readyState] || 'closed') : 'closed';
     if (stateEl.dataset.state !== name) stateEl.dataset.state = name;
     if (stateEl.textContent !== name) stateEl.textContent = name;
   }
 
-  // Insert an <li> at the top and trim the oldest ones beyond MAX_ITEMS.
   function prepend(li) {
     listEl.insertBefore(li, listEl.firstChild);
     while (listEl.children.length > MAX_ITEMS) listEl.removeChild(listEl.lastChild);
@@ -34,10 +44,10 @@
     return s;
   }
 
-  // Generic renderer: every event type goes through here.
+  // Every event type is rendered here; event data only ever goes through textContent.
   function addEvent(type, id, text) {
     var li = document.createElement('li');
-    li.className = 'event event-' + type;
+    li.className = 'event event-' + type.replace(/[^a-z0-9_-]/gi, '_');
     if (id !== undefined && id !== null && id !== '') {
       li.dataset.id = String(id);
       lastIdEl.textContent = String(id);
@@ -57,35 +67,67 @@
     prepend(li);
   }
 
-  // Parse event data defensively; returns {id, text}.
+  // Ticks carry JSON {id, time}; anything else is shown as its raw text.
   function describe(ev) {
     var raw = ev.data == null ? '' : String(ev.data);
     var obj = null;
     try { obj = JSON.parse(raw); } catch (e) { obj = null; }
-    if (!obj || typeof obj !== 'object') return { id: ev.lastEventId, text: raw };
-    var id = (obj.id !== undefined && obj.id !== null) ? obj.id : ev.lastEventId;
-    var text = (typeof obj.time === 'string') ? obj.time : raw;
-    return { id: id, text: text };
+    if (!obj || typeof obj !== 'object' || typeof obj.time !== 'string') return { id: ev.lastEventId, text: raw };
+    return { id: obj.id !== undefined && obj.id !== null ? obj.id : ev.lastEventId, text: obj.time };
   }
 
-  // Register a named event type that is rendered via addEvent.
-  function listen(type) {
-    es.addEventListener(type, function (ev) {
+  function listen(source, type) {
+    source.addEventListener(type, function (ev) {
       var d = describe(ev);
       addEvent(type, d.id, d.text);
     });
   }
 
-  listen('tick');
-  listen('message'); // unnamed events
-  // To support more named events later: listen('other');
+  function addType(type) {
+    if (!type || types.indexOf(type) >= 0) return;
+    types.push(type);
+    if (es) listen(es, type);
+  }
 
-  es.addEventListener('reset', function () {
-    addNotice('reset', '— stream reset: some events were missed —');
+  function connect(topics) {
+    if (es) es.close();
+    es = new EventSource(streamUrl(topics));
+    types.forEach(function (t) { listen(es, t); });
+    es.addEventListener('reset', function () {
+      addNotice('reset', '— stream reset: some events were missed —');
+    });
+    es.addEventListener('open', showState);
+    es.addEventListener('error', showState);
+    showState();
+  }
+
+  function chosenTopics() {
+    return topicsEl.value.split(',').map(function (t) { return t.trim(); }).filter(Boolean);
+  }
+
+  subscribeForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var topics = chosenTopics();
+    addNotice('notice', '— subscribed to ' + (topics.length ? topics.join(', ') : 'the default topic') + ' —');
+    connect(topics);
   });
 
-  es.addEventListener('open', showState);
-  es.addEventListener('error', showState);
+  publishForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var body = new URLSearchParams(new FormData(publishForm));
+    var type = body.get('type');
+    if (!type) body.delete('type');
+    addType(type);
+    publishResult.textContent = 'publishing…';
+    fetch(new URL('publish', location.href), { method: 'POST', body: body })
+      .then(function (r) {
+        return r.text().then(function (text) {
+          publishResult.textContent = r.ok ? 'published as #' + text : r.status + ' ' + text;
+        });
+      })
+      .catch(function (err) { publishResult.textContent = 'failed: ' + err; });
+  });
+
+  connect(chosenTopics());
   setInterval(showState, 250);
-  showState();
 })();
