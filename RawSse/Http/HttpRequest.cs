@@ -36,6 +36,7 @@ internal sealed class HttpRequest
 
     // Parser progress, so a head that arrives in pieces is not parsed again from the start.
     internal bool RequestLineDone { get; set; }
+    internal bool LeadingLineSkipped { get; set; }
     internal int HeaderCount { get; set; }
     internal int HeaderBytes { get; set; }
 
@@ -53,7 +54,7 @@ internal sealed class HttpRequest
         TransferEncoding = null;
         ConnectionClose = ConnectionKeepAlive = false;
         IfNoneMatch = IfModifiedSince = LastEventId = Authorization = ContentType = null;
-        RequestLineDone = false;
+        RequestLineDone = LeadingLineSkipped = false;
         HeaderCount = HeaderBytes = 0;
     }
 }

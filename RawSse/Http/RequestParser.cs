@@ -25,6 +25,13 @@ internal static class RequestParser
     {
         if (!request.RequestLineDone)
         {
+            // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before the request-line
+            // (some clients send a stray CRLF after a POST body). One is skipped; more are malformed.
+            if (!request.LeadingLineSkipped && reader.IsNext("\r\n"u8, advancePast: true))
+            {
+                request.LeadingLineSkipped = true;
+            }
+
             if (!TryReadLine(ref reader, limits.MaxRequestLineBytes, 414, out var line))
             {
                 return false;

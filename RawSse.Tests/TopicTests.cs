@@ -1,0 +1,298 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Text;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// Topics on the wire: <c>/sse?topic=</c> subscriptions (several, none, duplicates, limits, encoded names) and
+/// fan-out from <c>POST /publish</c> with no cross-talk between topics and no duplicate to a stream on several.
+/// </summary>
+[TestFixture]
+public sealed class TopicTests
+{
+    private const int MaxTopicsPerStream = 32;
+    private const string Sentinel = "end";
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
+
+    [Test]
+    public async Task Publish_ToSeveralTopics_EachStreamGetsExactlyItsEventsInOrder()
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var streamA = await OpenStreamAsync(server, "?topic=a");
+        using var streamB = await OpenStreamAsync(server, "?topic=b");
+        using var streamAB = await OpenStreamAsync(server, "?topic=a&topic=b");
+        using var streamDefault = await OpenStreamAsync(server, "");
+        await WaitForSubscribersAsync(server, total: 4, ("a", 2), ("b", 2), ("default", 1));
+        using var publisher = await server.ConnectAsync();
+
+        // Act
+        string toA = await PublishAsync(publisher, "topic=a&data=to-a");
+        string toB = await PublishAsync(publisher, "topic=b&data=to-b");
+        string toAB = await PublishAsync(publisher, "topic=a&topic=b&data=to-ab");
+        string toDefault = await PublishAsync(publisher, "topic=default&data=to-default");
+        // The sentinel goes to every topic last: whatever a stream holds before it is everything it was sent.
+        string end = await PublishAsync(publisher, $"topic=a&topic=b&topic=default&data={Sentinel}");
+        string receivedA = await ReadUntilSentinelAsync(streamA);
+        string receivedB = await ReadUntilSentinelAsync(streamB);
+        string receivedAB = await ReadUntilSentinelAsync(streamAB);
+        string receivedDefault = await ReadUntilSentinelAsync(streamDefault);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(DataOf(receivedA), Is.EqualTo(new[] { "to-a", "to-ab", Sentinel }), "stream on a");
+            Assert.That(DataOf(receivedB), Is.EqualTo(new[] { "to-b", "to-ab", Sentinel }), "stream on b");
+            Assert.That(DataOf(receivedAB), Is.EqualTo(new[] { "to-a", "to-b", "to-ab", Sentinel }), "stream on a and b: the a+b event once");
+            Assert.That(DataOf(receivedDefault), Is.EqualTo(new[] { "to-default", Sentinel }), "stream on the default topic");
+
+            Assert.That(RawClient.Escape(receivedA), Is.EqualTo(Frames((toA, "to-a"), (toAB, "to-ab"), (end, Sentinel))), "stream on a, exact bytes");
+            Assert.That(RawClient.Escape(receivedB), Is.EqualTo(Frames((toB, "to-b"), (toAB, "to-ab"), (end, Sentinel))), "stream on b, exact bytes");
+            Assert.That(RawClient.Escape(receivedAB), Is.EqualTo(Frames((toA, "to-a"), (toB, "to-b"), (toAB, "to-ab"), (end, Sentinel))),
+                "stream on a and b, exact bytes");
+            Assert.That(RawClient.Escape(receivedDefault), Is.EqualTo(Frames((toDefault, "to-default"), (end, Sentinel))), "default stream, exact bytes");
+        });
+    }
+
+    [Test]
+    public async Task Publish_SameTopicNamedTwice_DeliveredOnce()
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var stream = await OpenStreamAsync(server, "?topic=a");
+        await WaitForSubscribersAsync(server, total: 1, ("a", 1));
+        using var publisher = await server.ConnectAsync();
+
+        // Act
+        string twice = await PublishAsync(publisher, "topic=a&topic=a&data=twice");
+        string end = await PublishAsync(publisher, $"topic=a&data={Sentinel}");
+        string received = await ReadUntilSentinelAsync(stream);
+
+        // Assert
+        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((twice, "twice"), (end, Sentinel))));
+    }
+
+    [Test]
+    public async Task Publish_TopicWithNoSubscribers_Returns200AndOtherStreamsGetNothing()
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var stream = await OpenStreamAsync(server, "?topic=a");
+        await WaitForSubscribersAsync(server, total: 1, ("a", 1));
+        using var publisher = await server.ConnectAsync();
+
+        // Act
+        await PublishAsync(publisher, "topic=nobody&data=lost");
+        await PublishAsync(publisher, "topic=A&data=case-differs");
+        string end = await PublishAsync(publisher, $"topic=a&data={Sentinel}");
+        string received = await ReadUntilSentinelAsync(stream);
+
+        // Assert: topic names are compared exactly.
+        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((end, Sentinel))));
+    }
+
+    [TestCase("?topic=")]
+    [TestCase("?topic")]
+    [TestCase("?topic=a&topic=")]
+    [TestCase("?topic=a%0Ab")]
+    [TestCase("?topic=%zz")]
+    [TestCase("?topic=%C0%AE")]
+    public async Task Stream_InvalidTopicParameter_Returns400(string query)
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var client = await server.ConnectAsync();
+
+        // Act
+        await client.SendAsync($"GET /sse{query} HTTP/1.1\r\nHost: test\r\n\r\n");
+        var response = await client.ReadResponseAsync(timeout: ReadTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(server.Hub.SubscriberCount, Is.Zero, "a refused stream subscribes to nothing");
+        });
+    }
+
+    [Test]
+    public async Task Stream_MoreThan32Topics_Returns400()
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var client = await server.ConnectAsync();
+        string query = "?" + string.Join('&', Enumerable.Range(0, MaxTopicsPerStream + 1).Select(i => $"topic=t{i}"));
+
+        // Act
+        await client.SendAsync($"GET /sse{query} HTTP/1.1\r\nHost: test\r\n\r\n");
+        var response = await client.ReadResponseAsync(timeout: ReadTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(server.Hub.SubscriberCount, Is.Zero, "a refused stream subscribes to nothing");
+        });
+    }
+
+    [Test]
+    public async Task Stream_Exactly32Topics_SubscribesToEveryOne()
+    {
+        // Arrange
+        await using var server = StartServer();
+        var topics = Enumerable.Range(0, MaxTopicsPerStream).Select(i => $"t{i}").ToArray();
+
+        // Act
+        using var stream = await OpenStreamAsync(server, "?" + string.Join('&', topics.Select(t => $"topic={t}")));
+
+        // Assert
+        await WaitForSubscribersAsync(server, total: 1, topics.Select(t => (t, 1)).ToArray());
+    }
+
+    [Test]
+    public async Task Stream_DuplicateTopic_CountsOnceAndReceivesOnce()
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var stream = await OpenStreamAsync(server, "?topic=a&topic=a");
+        await WaitForSubscribersAsync(server, total: 1, ("a", 1));
+        using var publisher = await server.ConnectAsync();
+
+        // Act
+        string once = await PublishAsync(publisher, "topic=a&data=once");
+        string end = await PublishAsync(publisher, $"topic=a&data={Sentinel}");
+        string received = await ReadUntilSentinelAsync(stream);
+
+        // Assert
+        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((once, "once"), (end, Sentinel))));
+    }
+
+    [Test]
+    public async Task Stream_32TopicsPlusADuplicate_DuplicateCountsOnceAndStreamOpens()
+    {
+        // Arrange: 32 distinct topics, then t0 again: still 32 topics, which is within the limit.
+        await using var server = StartServer();
+        using var client = await server.ConnectAsync();
+        var topics = Enumerable.Range(0, MaxTopicsPerStream).Select(i => $"t{i}").Append("t0");
+        string query = "?" + string.Join('&', topics.Select(t => $"topic={t}"));
+
+        // Act
+        await client.SendAsync($"GET /sse{query} HTTP/1.1\r\nHost: test\r\n\r\n");
+        var response = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
+
+        // Assert
+        Assert.That(response.Status, Is.EqualTo(200), $"a duplicate counts once, so this is 32 topics: {Describe(response)}");
+    }
+
+    [TestCase("caf%C3%A9+au+lait", "topic=caf%C3%A9+au+lait", "café au lait")]
+    [TestCase("caf%C3%A9%20au%20lait", "topic=caf%C3%A9%20au%20lait", "café au lait")]
+    [TestCase("caf%C3%A9+au+lait", "topic=caf%C3%A9%20au%20lait", "café au lait")]
+    [TestCase("%E6%97%A5%E6%9C%AC%E8%AA%9E", "topic=%E6%97%A5%E6%9C%AC%E8%AA%9E", "日本語")]
+    [TestCase("party%F0%9F%8E%89", "topic=party%F0%9F%8E%89", "party🎉")]
+    [TestCase("a%26b%3Dc", "topic=a%26b%3Dc", "a&b=c")]
+    public async Task Stream_PercentEncodedTopicName_ReceivesItsEvents(string streamTopic, string publishTopicField, string decoded)
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var stream = await OpenStreamAsync(server, $"?topic={streamTopic}");
+        await WaitForSubscribersAsync(server, total: 1, (decoded, 1));
+        using var publisher = await server.ConnectAsync();
+
+        // Act
+        string id = await PublishAsync(publisher, $"{publishTopicField}&data=hello");
+        string received = await stream.ReadUntilAsync("\n\n", ReadTimeout);
+
+        // Assert
+        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((id, "hello"))));
+    }
+
+    [Test]
+    public async Task Stream_TopicOf256Characters_Subscribes()
+    {
+        // Arrange
+        await using var server = StartServer();
+        string topic = new('t', 256);
+
+        // Act
+        using var stream = await OpenStreamAsync(server, $"?topic={topic}");
+
+        // Assert
+        await WaitForSubscribersAsync(server, total: 1, (topic, 1));
+    }
+
+    [Test]
+    public async Task Stream_TopicOf257Characters_Returns400()
+    {
+        // Arrange
+        await using var server = StartServer();
+        using var client = await server.ConnectAsync();
+
+        // Act
+        await client.SendAsync($"GET /sse?topic={new string('t', 257)} HTTP/1.1\r\nHost: test\r\n\r\n");
+        var response = await client.ReadResponseAsync(timeout: ReadTimeout);
+
+        // Assert
+        Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------
+
+    // Heartbeats off, so a stream carries only what a test publishes and exact bytes can be compared.
+    private static TestServer StartServer() => TestServer.Start(o => o.HeartbeatInterval = TimeSpan.Zero);
+
+    /// <summary>Opens <c>/sse</c> with <paramref name="query"/> and reads the head and the retry frame.</summary>
+    private static async Task<RawClient> OpenStreamAsync(TestServer server, string query)
+    {
+        var client = await server.ConnectAsync();
+        try
+        {
+            await client.SendAsync($"GET /sse{query} HTTP/1.1\r\nHost: test\r\n\r\n");
+            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
+            Assert.That(head.Status, Is.EqualTo(200), $"GET /sse{query}: {Describe(head)}");
+            string retry = await client.ReadUntilAsync("\n\n", ReadTimeout);
+            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")));
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Polls until the hub has <paramref name="total"/> streams and each topic its expected count.</summary>
+    private static async Task WaitForSubscribersAsync(TestServer server, int total, params (string Topic, int Count)[] expected)
+    {
+        bool Settled() => server.Hub.SubscriberCount == total && expected.All(e => server.Hub.CountSubscribers(e.Topic) == e.Count);
+
+        bool settled = await Polling.UntilAsync(Settled, SettleTimeout);
+        string have = $"{server.Hub.SubscriberCount} streams; "
+            + string.Join(", ", expected.Select(e => $"'{e.Topic}': {server.Hub.CountSubscribers(e.Topic)} (expected {e.Count})"));
+        Assert.That(settled, Is.True, $"expected {total} streams; have {have}");
+    }
+
+    /// <summary>Publishes a form body and returns the event id it was given.</summary>
+    private static async Task<string> PublishAsync(RawClient client, string body)
+    {
+        byte[] content = Encoding.UTF8.GetBytes(body);
+        string head = "POST /publish HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + $"Content-Length: {content.Length.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
+        await client.SendAsync([.. Encoding.ASCII.GetBytes(head), .. content]);
+        var response = await client.ReadResponseAsync(timeout: ReadTimeout);
+        Assert.That(response.Status, Is.EqualTo(200), $"publish '{body}': {Describe(response)}");
+        return response.BodyText;
+    }
+
+    private static Task<string> ReadUntilSentinelAsync(RawClient stream) => stream.ReadUntilAsync($"data: {Sentinel}\n\n", ReadTimeout);
+
+    /// <summary>The data of every event in <paramref name="streamText"/>, as the runtime's SSE parser reads it.</summary>
+    private static List<string> DataOf(string streamText) =>
+        SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(streamText))).Enumerate().Select(e => e.Data).ToList();
+
+    private static string Frames(params (string Id, string Data)[] events) =>
+        RawClient.Escape(string.Concat(events.Select(e => $"id: {e.Id}\ndata: {e.Data}\n\n")));
+
+    private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
+}
