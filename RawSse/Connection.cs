@@ -252,14 +252,10 @@ internal sealed class Connection : IThreadPoolWorkItem
         bool keepAlive = request.KeepAlive && !_stopping;
         bool http10 = request.MinorVersion == 0;
 
-        if (request.Path == "/publish")
+        bool takesBody = request.Method == RequestMethod.Post && request.Path == "/publish";
+        if (!takesBody && request.ContentLength > 0)
         {
-            return await PublishAsync(keepAlive, http10).ConfigureAwait(false);
-        }
-
-        if (request.ContentLength > 0)
-        {
-            // No other route takes a body: drain a small one so it is never read as the next request.
+            // No other request takes a body: drain a small one so it is never read as the next request.
             if (request.ContentLength > MaxDrainedBodyBytes)
             {
                 return await RefuseBodyAsync(http10).ConfigureAwait(false);
@@ -269,6 +265,11 @@ internal sealed class Connection : IThreadPoolWorkItem
             {
                 return false;
             }
+        }
+
+        if (request.Path == "/publish")
+        {
+            return await PublishAsync(keepAlive, http10).ConfigureAwait(false);
         }
 
         if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
@@ -299,12 +300,8 @@ internal sealed class Connection : IThreadPoolWorkItem
         var request = _request;
         if (request.Method != RequestMethod.Post)
         {
-            if (request.ContentLength > 0 && !await DrainAsync(request.ContentLength).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            ResponseWriter.WriteSimple(_writer, 405, keepAlive, http10, extraHeaderName: "Allow"u8, extraHeaderValue: "POST");
+            ResponseWriter.WriteSimple(_writer, 405, keepAlive, http10, headOnly: request.Method == RequestMethod.Head,
+                extraHeaderName: "Allow"u8, extraHeaderValue: "POST");
             return keepAlive;
         }
 
@@ -585,13 +582,18 @@ internal sealed class Connection : IThreadPoolWorkItem
             {
                 if (name == "topic")
                 {
-                    if (!Hub.IsValidTopic(value) || named.Count == MaxTopicsPerStream)
+                    if (!Hub.IsValidTopic(value))
                     {
                         return false;
                     }
 
                     if (!named.Contains(value))
                     {
+                        if (named.Count == MaxTopicsPerStream)
+                        {
+                            return false;
+                        }
+
                         named.Add(value);
                     }
                 }
