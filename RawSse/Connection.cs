@@ -34,6 +34,15 @@ internal sealed class Connection : IThreadPoolWorkItem
     private readonly HttpRequest _request = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // What the connection is waiting for, read by the server's shared sweep to apply timeouts without a
+    // timer per connection. Reading: a request has begun (or the connection is new) and is not complete.
+    // Idle: between keep-alive requests. Responding: a flush is in flight. Streaming: an SSE stream, which
+    // only its subscriber's write-stall check can cut.
+    private const int PhaseReading = 0, PhaseIdle = 1, PhaseResponding = 2, PhaseStreaming = 3;
+    private int _phase = PhaseReading;
+    private long _phaseSince = Environment.TickCount64;
+    private int _timedOut; // 0, or the phase that timed out
+
     private Subscriber? _subscriber;
     private volatile bool _stopping;
     private DisconnectReason? _closeReason; // first reason wins; set before the socket is closed
@@ -64,9 +73,13 @@ internal sealed class Connection : IThreadPoolWorkItem
     void IThreadPoolWorkItem.Execute() => _ = RunAsync();
 
     /// <summary>Graceful stop: an idle keep-alive connection closes, a stream ends after what is queued.</summary>
-    public void RequestStop()
+    public void RequestStop(bool graceful = true)
     {
-        _stopping = true;
+        if (graceful)
+        {
+            _stopping = true;
+        }
+
         try
         {
             _reader.CancelPendingRead();
@@ -75,6 +88,43 @@ internal sealed class Connection : IThreadPoolWorkItem
         {
             // The reader already completed: the connection is on its way out.
         }
+    }
+
+    /// <summary>
+    /// Called by the shared sweep: a request that is not complete after the request timeout gets 408, a
+    /// keep-alive connection idle past the keep-alive timeout is closed quietly, and a response whose flush
+    /// has made no progress within the write timeout is aborted.
+    /// </summary>
+    public void CheckTimeouts(long now, in ConnectionTimeouts timeouts)
+    {
+        int phase = Volatile.Read(ref _phase);
+        long elapsed = now - Volatile.Read(ref _phaseSince);
+        switch (phase)
+        {
+            case PhaseReading when elapsed > timeouts.RequestMs:
+            case PhaseIdle when elapsed > timeouts.KeepAliveMs:
+                if (Interlocked.CompareExchange(ref _timedOut, phase + 1, 0) == 0)
+                {
+                    RequestStop(graceful: false);
+                }
+
+                break;
+            case PhaseResponding when elapsed > timeouts.WriteMs:
+                Abort(DisconnectReason.WriteTimeout);
+                break;
+        }
+    }
+
+    private void EnterPhase(int phase)
+    {
+        Volatile.Write(ref _phaseSince, Environment.TickCount64);
+        Volatile.Write(ref _phase, phase);
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        EnterPhase(PhaseResponding);
+        await _writer.FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>Closes the socket at once; the connection loop then unwinds and cleans up.</summary>
@@ -116,6 +166,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             if (_subscriber is not null)
             {
                 _server.RemoveSubscriber(this, _subscriber, _closeReason!.Value);
+                _server.ReleaseStream(RemoteAddress);
             }
 
             await _reader.CompleteAsync().ConfigureAwait(false);
@@ -151,7 +202,8 @@ internal sealed class Connection : IThreadPoolWorkItem
                 if (pendingFlush)
                 {
                     // Nothing more is buffered: the responses to everything pipelined so far leave in one write.
-                    await _writer.FlushAsync().ConfigureAwait(false);
+                    await FlushAsync().ConfigureAwait(false);
+                    EnterPhase(PhaseIdle);
                     pendingFlush = false;
                 }
 
@@ -160,10 +212,22 @@ internal sealed class Connection : IThreadPoolWorkItem
 
             if (result.IsCanceled)
             {
+                if (Volatile.Read(ref _timedOut) == PhaseReading + 1)
+                {
+                    // RFC 9110 §15.5.9: the server would not wait longer for the request to complete.
+                    await RejectAsync(new BadRequestException(408, "request not complete within the request timeout")).ConfigureAwait(false);
+                }
+
+                SetCloseReason(_stopping ? DisconnectReason.ServerStopping : DisconnectReason.Completed);
                 return;
             }
 
             var buffer = result.Buffer;
+            if (!buffer.IsEmpty && Volatile.Read(ref _phase) == PhaseIdle)
+            {
+                EnterPhase(PhaseReading); // the request timeout runs from a request's first byte
+            }
+
             bool complete;
             SequencePosition consumed;
             try
@@ -199,11 +263,12 @@ internal sealed class Connection : IThreadPoolWorkItem
             _request.Reset();
             if (!keepAlive)
             {
-                await _writer.FlushAsync().ConfigureAwait(false);
+                await FlushAsync().ConfigureAwait(false);
                 SetCloseReason(DisconnectReason.Completed);
                 return;
             }
 
+            EnterPhase(PhaseIdle);
             pendingFlush = true;
         }
     }
@@ -212,7 +277,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     {
         _server.OnRejected(this, ex);
         ResponseWriter.WriteSimple(_writer, ex.StatusCode, keepAlive: false, http10: false);
-        await _writer.FlushAsync().ConfigureAwait(false);
+        await FlushAsync().ConfigureAwait(false);
         SetCloseReason(DisconnectReason.Completed);
         await LingeringCloseAsync().ConfigureAwait(false);
     }
@@ -289,7 +354,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     private async ValueTask<bool> RefuseBodyAsync(bool http10)
     {
         ResponseWriter.WriteSimple(_writer, 413, keepAlive: false, http10);
-        await _writer.FlushAsync().ConfigureAwait(false);
+        await FlushAsync().ConfigureAwait(false);
         SetCloseReason(DisconnectReason.Completed);
         await LingeringCloseAsync().ConfigureAwait(false);
         return false;
@@ -469,7 +534,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
             _writer.Advance(read);
             remaining -= read;
-            await _writer.FlushAsync().ConfigureAwait(false);
+            await FlushAsync().ConfigureAwait(false); // each chunk that leaves restarts the write timeout
         }
 
         return true;
@@ -510,6 +575,14 @@ internal sealed class Connection : IThreadPoolWorkItem
             return keepAlive;
         }
 
+        bool headOnly = _request.Method == RequestMethod.Head;
+        if (!headOnly && !_server.TryReserveStream(RemoteAddress))
+        {
+            _server.Metrics.Rejected(429);
+            ResponseWriter.WriteSimple(_writer, 429, keepAlive, http10, extraHeaderName: "Retry-After"u8, extraHeaderValue: "5");
+            return keepAlive;
+        }
+
         ResponseWriter.WriteStatusLine(_writer, 200);
         ResponseWriter.WriteHeader(_writer, "Content-Type"u8, "text/event-stream"u8);
         ResponseWriter.WriteHeader(_writer, "Cache-Control"u8, "no-cache"u8);
@@ -520,7 +593,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             ResponseWriter.WriteHeader(_writer, "Access-Control-Allow-Origin"u8, options.AllowOrigin);
         }
 
-        if (_request.Method == RequestMethod.Head)
+        if (headOnly)
         {
             ResponseWriter.WriteConnection(_writer, keepAlive, http10);
             ResponseWriter.EndHeaders(_writer);
@@ -532,7 +605,17 @@ internal sealed class Connection : IThreadPoolWorkItem
         ResponseWriter.Write(_writer, "retry: "u8);
         ResponseWriter.WriteNumber(_writer, (long)options.Retry.TotalMilliseconds);
         ResponseWriter.Write(_writer, "\n\n"u8);
-        await _writer.FlushAsync().ConfigureAwait(false);
+        try
+        {
+            await FlushAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            _server.ReleaseStream(RemoteAddress);
+            throw;
+        }
+
+        EnterPhase(PhaseStreaming);
 
         _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Metrics, Abort);
         _server.AddSubscriber(this, _subscriber, lastEventId);

@@ -22,10 +22,19 @@ var queueBytes = new Option<long>("--queue-bytes") { Description = "Bytes one su
 var slowConsumer = new Option<string>("--slow-consumer") { Description = "When a subscriber's queue is full: disconnect or drop-oldest", DefaultValueFactory = _ => "disconnect" };
 slowConsumer.AcceptOnlyFromAmong("disconnect", "drop-oldest");
 var writeTimeout = new Option<int>("--write-timeout") { Description = "A send stalled this many ms cuts the subscriber", DefaultValueFactory = _ => (int)defaults.WriteTimeout.TotalMilliseconds };
+var requestTimeout = new Option<int>("--request-timeout") { Description = "A request not complete this many ms after its first byte gets 408", DefaultValueFactory = _ => (int)defaults.RequestTimeout.TotalMilliseconds };
+var keepAliveTimeout = new Option<int>("--keepalive-timeout") { Description = "A keep-alive connection idle this many ms is closed", DefaultValueFactory = _ => (int)defaults.KeepAliveTimeout.TotalMilliseconds };
+var maxConnections = new Option<int>("--max-connections") { Description = "Open connections allowed; past it new ones get 503", DefaultValueFactory = _ => defaults.MaxConnections };
+var maxStreamsPerIp = new Option<int>("--max-streams-per-ip") { Description = "Concurrent SSE streams per client address; 0 for no limit", DefaultValueFactory = _ => defaults.MaxStreamsPerAddress };
+var shutdownTimeout = new Option<int>("--shutdown-timeout") { Description = "Grace period in ms for streams to end on stop", DefaultValueFactory = _ => (int)defaults.ShutdownTimeout.TotalMilliseconds };
+var maxRequestLine = new Option<int>("--max-request-line") { Description = "Longest request line in bytes; longer gets 414", DefaultValueFactory = _ => defaults.MaxRequestLineBytes };
+var maxHeaderBytes = new Option<int>("--max-header-bytes") { Description = "Largest header section in bytes; larger gets 431", DefaultValueFactory = _ => defaults.MaxRequestHeadersBytes };
+var maxHeaders = new Option<int>("--max-headers") { Description = "Most header fields; more gets 431", DefaultValueFactory = _ => defaults.MaxRequestHeaderCount };
 
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
     port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, publishToken, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
+    requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
 
 var parsed = command.Parse(args);
@@ -64,6 +73,14 @@ command.SetAction(async (result, _) =>
         MaxQueuedBytes = result.GetValue(queueBytes),
         SlowConsumerPolicy = result.GetValue(slowConsumer) == "drop-oldest" ? SlowConsumerPolicy.DropOldest : SlowConsumerPolicy.Disconnect,
         WriteTimeout = TimeSpan.FromMilliseconds(result.GetValue(writeTimeout)),
+        RequestTimeout = TimeSpan.FromMilliseconds(result.GetValue(requestTimeout)),
+        KeepAliveTimeout = TimeSpan.FromMilliseconds(result.GetValue(keepAliveTimeout)),
+        MaxConnections = result.GetValue(maxConnections),
+        MaxStreamsPerAddress = result.GetValue(maxStreamsPerIp),
+        ShutdownTimeout = TimeSpan.FromMilliseconds(result.GetValue(shutdownTimeout)),
+        MaxRequestLineBytes = result.GetValue(maxRequestLine),
+        MaxRequestHeadersBytes = result.GetValue(maxHeaderBytes),
+        MaxRequestHeaderCount = result.GetValue(maxHeaders),
     };
 
     try

@@ -20,7 +20,10 @@ public sealed class Server : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
+    private readonly Dictionary<IPAddress, int> _streamsByAddress = []; // guarded by itself
+    private readonly RateLimitedLog _rejectionLog;
     private long _nextConnectionId;
+    private int _refusing; // refusals in flight, bounded so a flood past the limit cannot pile up tasks
     private int _state; // 0 new, 1 started, 2 stopped
 
     public Server(ServerOptions options, ILoggerFactory? loggerFactory = null)
@@ -34,6 +37,7 @@ public sealed class Server : IAsyncDisposable
         Metrics = new ServerMetrics(() => _connections.Count, () => Hub!.CountByTopic());
         Hub = new Hub(options.ReplayCapacity, Metrics);
         Publisher = new PublishEndpoint(Hub, options.PublishToken);
+        _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
     }
 
     /// <summary>The in-process publishing API: <c>server.Hub.Publish(topic, new SseEvent(...))</c>.</summary>
@@ -131,6 +135,12 @@ public sealed class Server : IAsyncDisposable
                 continue;
             }
 
+            if (_connections.Count >= Options.MaxConnections)
+            {
+                Refuse(socket);
+                continue;
+            }
+
             socket.NoDelay = true;
             Metrics.Accepted();
             long id = Interlocked.Increment(ref _nextConnectionId);
@@ -140,30 +150,127 @@ public sealed class Server : IAsyncDisposable
         }
     }
 
-    // One shared timer for every stream: heartbeats on quiet streams, and cuts subscribers whose send has
-    // stalled past the write timeout. There is no timer per connection.
+    private static readonly byte[] s_serviceUnavailable =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n\r\n503 Service Unavailable\n"u8.ToArray();
+
+    // Past the connection limit: a 503 the client can read, then a close. Existing streams are untouched.
+    private void Refuse(Socket socket)
+    {
+        Metrics.Refused();
+        Metrics.Rejected(503);
+        _rejectionLog.Write(LogLevel.Warning, "connection refused with 503: {Count} connections open (limit {Limit})", _connections.Count, Options.MaxConnections);
+        if (Interlocked.Increment(ref _refusing) > 256)
+        {
+            Interlocked.Decrement(ref _refusing);
+            socket.Dispose();
+            return;
+        }
+
+        _ = RefuseAsync(socket);
+    }
+
+    private async Task RefuseAsync(Socket socket)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await socket.SendAsync(s_serviceUnavailable, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Send);
+            // Read what the client sent until it closes, so our close does not reset the 503 away.
+            var scratch = new byte[512];
+            while (await socket.ReceiveAsync(scratch, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            socket.Dispose();
+            Interlocked.Decrement(ref _refusing);
+        }
+    }
+
+    // One shared timer for every connection: heartbeats on quiet streams, subscribers whose send has stalled
+    // past the write timeout, and the request, keep-alive and response timeouts. No timer per connection.
     private async Task SweepLoopAsync(CancellationToken cancellationToken)
     {
-        long timeoutMs = (long)Options.WriteTimeout.TotalMilliseconds;
+        var timeouts = Options.ConnectionTimeouts;
         long heartbeatMs = (long)Options.HeartbeatInterval.TotalMilliseconds;
-        long shortest = heartbeatMs > 0 ? Math.Min(timeoutMs, heartbeatMs) : timeoutMs;
+        long shortest = Math.Min(timeouts.WriteMs, Math.Min(timeouts.RequestMs, timeouts.KeepAliveMs));
+        if (heartbeatMs > 0)
+        {
+            shortest = Math.Min(shortest, heartbeatMs);
+        }
+
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 10, 1000));
         using var timer = new PeriodicTimer(period);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                foreach (var subscriber in Hub.Sweep(Environment.TickCount64, heartbeatMs, timeoutMs))
+                long now = Environment.TickCount64;
+                foreach (var subscriber in Hub.Sweep(now, heartbeatMs, timeouts.WriteMs))
                 {
                     if (_connections.TryGetValue(subscriber.ConnectionId, out var connection))
                     {
                         connection.Abort(DisconnectReason.WriteTimeout);
                     }
                 }
+
+                foreach (var connection in _connections.Values)
+                {
+                    connection.CheckTimeouts(now, timeouts);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Counts a stream against its client address's cap. False when the address is at <see cref="ServerOptions.MaxStreamsPerAddress"/>.</summary>
+    internal bool TryReserveStream(IPAddress address)
+    {
+        if (Options.MaxStreamsPerAddress == 0)
+        {
+            return true;
+        }
+
+        lock (_streamsByAddress)
+        {
+            _streamsByAddress.TryGetValue(address, out int open);
+            if (open >= Options.MaxStreamsPerAddress)
+            {
+                return false;
+            }
+
+            _streamsByAddress[address] = open + 1;
+            return true;
+        }
+    }
+
+    internal void ReleaseStream(IPAddress address)
+    {
+        if (Options.MaxStreamsPerAddress == 0)
+        {
+            return;
+        }
+
+        lock (_streamsByAddress)
+        {
+            if (_streamsByAddress.TryGetValue(address, out int open))
+            {
+                if (open <= 1)
+                {
+                    _streamsByAddress.Remove(address);
+                }
+                else
+                {
+                    _streamsByAddress[address] = open - 1;
+                }
+            }
         }
     }
 
@@ -186,9 +293,11 @@ public sealed class Server : IAsyncDisposable
 
     internal void OnConnectionClosed(Connection connection) => _connections.TryRemove(connection.Id, out _);
 
+    /// <summary>Counts every rejection, and logs it, at most ten a second so a flood cannot fill the disk.</summary>
     internal void OnRejected(Connection connection, BadRequestException ex)
     {
         Metrics.Rejected(ex.StatusCode);
-        Log.LogDebug("connection {Id} ({Remote}) rejected with {Status}: {Reason}", connection.Id, connection.Remote, ex.StatusCode, ex.Message);
+        _rejectionLog.Write(LogLevel.Information, "connection {Id} ({Remote}) rejected with {Status}: {Reason}",
+            connection.Id, connection.Remote, ex.StatusCode, ex.Message);
     }
 }

@@ -48,6 +48,18 @@ public sealed class ServerOptions
     /// <summary>Largest <c>POST /publish</c> body accepted; a larger one gets 413.</summary>
     public int MaxPublishBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>A request whose head (and body) is not complete this long after its first byte gets 408 (slowloris).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A keep-alive connection idle this long between requests is closed quietly.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>Open connections allowed; past it a new one gets 503 with Retry-After and is closed.</summary>
+    public int MaxConnections { get; set; } = 16_384;
+
+    /// <summary>Concurrent SSE streams allowed from one client address; 0 for no limit. Past it: 429.</summary>
+    public int MaxStreamsPerAddress { get; set; }
+
     /// <summary>How long a graceful stop waits for streams to end before it aborts what is left.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -56,6 +68,9 @@ public sealed class ServerOptions
     public int MaxRequestHeaderCount { get; set; } = RequestLimits.Default.MaxHeaderCount;
 
     internal RequestLimits RequestLimits => new(MaxRequestLineBytes, MaxRequestHeadersBytes, MaxRequestHeaderCount);
+
+    internal ConnectionTimeouts ConnectionTimeouts =>
+        new((long)RequestTimeout.TotalMilliseconds, (long)KeepAliveTimeout.TotalMilliseconds, (long)WriteTimeout.TotalMilliseconds);
 
     internal SubscriberLimits SubscriberLimits => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
 
@@ -74,6 +89,10 @@ public sealed class ServerOptions
         Check(ReplayCapacity is >= 0 and <= 1_000_000, "replay capacity must be between 0 and 1,000,000");
         Check(HeartbeatInterval >= TimeSpan.Zero, "heartbeat interval must not be negative");
         Check(MaxPublishBodyBytes is > 0 and <= 64 * 1024 * 1024, "max publish body must be between 1 byte and 64 MiB");
+        Check(RequestTimeout > TimeSpan.Zero, "request timeout must be positive");
+        Check(KeepAliveTimeout > TimeSpan.Zero, "keep-alive timeout must be positive");
+        Check(MaxConnections > 0, "max connections must be positive");
+        Check(MaxStreamsPerAddress >= 0, "max streams per address must not be negative");
         Check(ShutdownTimeout >= TimeSpan.Zero, "shutdown timeout must not be negative");
         Check(MaxRequestLineBytes >= 64, "max request line must be at least 64 bytes");
         Check(MaxRequestHeadersBytes >= 64, "max request headers must be at least 64 bytes");
