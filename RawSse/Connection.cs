@@ -37,8 +37,8 @@ internal sealed class Connection : IThreadPoolWorkItem
     // What the connection is waiting for, read by the server's shared sweep to apply timeouts without a
     // timer per connection. Reading: a request has begun (or the connection is new) and is not complete.
     // Idle: between keep-alive requests. Responding: a flush is in flight. Streaming: an SSE stream, which
-    // only its subscriber's write-stall check can cut.
-    private const int PhaseReading = 0, PhaseIdle = 1, PhaseResponding = 2, PhaseStreaming = 3;
+    // only its subscriber's write-stall check can cut. Lingering: answered and half-closed, on its own timer.
+    private const int PhaseReading = 0, PhaseIdle = 1, PhaseResponding = 2, PhaseStreaming = 3, PhaseLingering = 4;
     private int _phase = PhaseReading;
     private long _phaseSince = Environment.TickCount64;
     private int _timedOut; // 0, or the phase that timed out
@@ -162,32 +162,38 @@ internal sealed class Connection : IThreadPoolWorkItem
         }
         finally
         {
-            SetCloseReason(DisconnectReason.Completed);
-            if (_subscriber is not null)
-            {
-                _server.RemoveSubscriber(this, _subscriber, _closeReason!.Value);
-                _server.ReleaseStream(RemoteAddress);
-            }
-
-            await _reader.CompleteAsync().ConfigureAwait(false);
             try
             {
-                await _writer.CompleteAsync().ConfigureAwait(false);
+                SetCloseReason(DisconnectReason.Completed);
+                if (_subscriber is not null)
+                {
+                    _server.RemoveSubscriber(this, _subscriber, _closeReason!.Value);
+                    _server.ReleaseStream(RemoteAddress);
+                }
+
+                await _reader.CompleteAsync().ConfigureAwait(false);
+
+                // After an abort, completing with an exception discards unflushed bytes instead of writing them
+                // to a socket that is gone; otherwise what is left is flushed.
+                bool aborted = Volatile.Read(ref _aborted) != 0;
+                await _writer.CompleteAsync(aborted ? new ConnectionAbortedException() : null).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsDisconnect(ex))
             {
                 // Unflushed bytes to a socket that is gone: nothing to do.
             }
-
-            _socket.Dispose();
-            _server.OnConnectionClosed(this);
-            _completion.TrySetResult();
+            finally
+            {
+                _socket.Dispose();
+                _server.OnConnectionClosed(this);
+                _completion.TrySetResult();
+            }
         }
     }
 
     private static bool IsDisconnect(Exception ex) =>
         ex is SocketException or ObjectDisposedException or OperationCanceledException
-        || (ex is IOException io && (io.InnerException is SocketException or null));
+        || (ex is IOException io && io.InnerException is SocketException or ObjectDisposedException or null);
 
     private async Task ProcessRequestsAsync()
     {
@@ -288,6 +294,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     /// </summary>
     private async ValueTask LingeringCloseAsync()
     {
+        EnterPhase(PhaseLingering);
         _socket.Shutdown(SocketShutdown.Send);
         using var timeout = new CancellationTokenSource(LingerTime);
         long discarded = 0;
@@ -353,6 +360,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     private async ValueTask<bool> RefuseBodyAsync(bool http10)
     {
+        _server.OnRejected(this, new BadRequestException(413, "request body too large"));
         ResponseWriter.WriteSimple(_writer, 413, keepAlive: false, http10);
         await FlushAsync().ConfigureAwait(false);
         SetCloseReason(DisconnectReason.Completed);

@@ -102,7 +102,14 @@ public sealed class Server : IAsyncDisposable
                 connection.Abort(DisconnectReason.ServerStopping);
             }
 
-            await all.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            try
+            {
+                await all.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.LogError("{Count} connections did not close within 5 s of being aborted", _connections.Count);
+            }
         }
     }
 
