@@ -1,0 +1,1137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using RawSse.Sse;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// The server's limits on a real socket: request-head size and field-count limits (with the defaults pinned),
+/// the request and keep-alive timeouts (slowloris, silent and idle connections) and their blindness to live
+/// streams, the connection and per-address stream caps, strict parsing with the exact status for each
+/// malformed head, publish bodies over the limit, clients that never read, and the counting and rate-limited
+/// logging of every rejection. Each test ends with no Error-level log entry and no connection left open.
+/// </summary>
+[TestFixture]
+public sealed class LimitsTests
+{
+    private const int DefaultMaxRequestLineBytes = 8 * 1024;
+    private const int DefaultMaxRequestHeadersBytes = 32 * 1024;
+    private const int DefaultMaxRequestHeaderCount = 100;
+    private const string IndexBody = "<!DOCTYPE html><title>test</title><p>hello</p>\n"; // what TestServer writes
+    private const string FormContentType = "application/x-www-form-urlencoded";
+
+    private static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
+    private static readonly IPAddress SecondLoopback = IPAddress.Parse("127.0.0.2");
+
+    private readonly List<Peer> _peers = [];
+
+    [TearDown]
+    public void ClosePeers()
+    {
+        foreach (var peer in _peers)
+        {
+            peer.Dispose();
+        }
+
+        _peers.Clear();
+    }
+
+    // ---- request-head size limits ---------------------------------------------------------------------
+
+    [Test]
+    public async Task RequestLine_ExactlyDefault8KiBWithCrlf_Served()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+        string line = RequestLineOfExactly(DefaultMaxRequestLineBytes);
+
+        // Act
+        await peer.SendAsync(line + "Host: x\r\n\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(line, Has.Length.EqualTo(DefaultMaxRequestLineBytes), "test setup: the request line with its CRLF");
+            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.BodyText, Is.EqualTo(IndexBody));
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task RequestLine_OneByteOverDefault8KiB_414ThenClose()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync(RequestLineOfExactly(DefaultMaxRequestLineBytes + 1) + "Host: x\r\n\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 414, "URI Too Long");
+        Assert.That(server.Server.Metrics.Rejections(414), Is.EqualTo(1), "rejections counted with status 414");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task RequestLine_OverSmallLimitAndNoLineEndYet_414WithoutWaitingForTheLineEnd()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.MaxRequestLineBytes = 64);
+        var peer = await ConnectAsync(server);
+
+        // Act: 100 bytes of request line and no LF: the limit must be enforced on what is buffered.
+        await peer.SendAsync("GET /" + new string('a', 95));
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 414, "URI Too Long");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task HeaderSection_ExactlyDefault32KiB_Served()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+        string headers = HeaderSectionOfExactly(DefaultMaxRequestHeadersBytes);
+
+        // Act
+        await peer.SendAsync("GET / HTTP/1.1\r\n" + headers);
+        var response = await peer.ReadResponseAsync(IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(headers, Has.Length.EqualTo(DefaultMaxRequestHeadersBytes), "test setup: field lines plus the blank line");
+            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task HeaderSection_OneByteOverDefault32KiB_431ThenClose()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderSectionOfExactly(DefaultMaxRequestHeadersBytes + 1));
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
+        Assert.That(server.Server.Metrics.Rejections(431), Is.EqualTo(1), "rejections counted with status 431");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task HeaderSection_OverSmallLimitAndNoLineEndYet_431WithoutWaitingForTheLineEnd()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.MaxRequestHeadersBytes = 256);
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + new string('a', 300));
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task HeaderCount_Default100Fields_Served()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderFields(DefaultMaxRequestHeaderCount) + "\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+
+        // Assert
+        Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task HeaderCount_Default101Fields_431ThenClose()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderFields(DefaultMaxRequestHeaderCount + 1) + "\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task HeaderCount_OverSmallLimit_431ThenClose()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.MaxRequestHeaderCount = 3);
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderFields(4) + "\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- request and keep-alive timeouts --------------------------------------------------------------
+
+    [Test]
+    public async Task RequestTimeout_HeaderDrippedEvery100ms_408ThenCloseWithinTimeoutPlusSweep()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.RequestTimeout = TimeSpan.FromMilliseconds(500));
+        var peer = await ConnectAsync(server);
+        var clock = Stopwatch.StartNew();
+        await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n");
+        using var stopDripping = new CancellationTokenSource();
+
+        // Act: the slowloris attack itself, one byte of a header field that never ends every 100 ms.
+        var drip = DripAsync(peer, "X-Slow: " + new string('a', 200), TimeSpan.FromMilliseconds(100), stopDripping.Token);
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var answeredAfter = clock.Elapsed;
+        var end = await peer.ReadToEndAsync(IoTimeout);
+        var closedAfter = clock.Elapsed;
+        await stopDripping.CancelAsync();
+        await drip;
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 408, "Request Timeout");
+        Assert.Multiple(() =>
+        {
+            Assert.That(answeredAfter, Is.InRange(TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(3)), "408 arrived after");
+            Assert.That(closedAfter, Is.LessThanOrEqualTo(TimeSpan.FromSeconds(3)), "the close arrived after");
+            Assert.That(server.Server.Metrics.Rejections(408), Is.EqualTo(1), "rejections counted with status 408");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task RequestTimeout_ConnectionSendsNothing_408ThenCloseAfterTimeout()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.RequestTimeout = TimeSpan.FromMilliseconds(500));
+
+        // Act
+        var clock = Stopwatch.StartNew();
+        var peer = await ConnectAsync(server);
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var answeredAfter = clock.Elapsed;
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 408, "Request Timeout");
+        Assert.That(answeredAfter, Is.InRange(TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(3)), "408 arrived after");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task KeepAliveTimeout_IdleAfterOneResponse_ClosedQuietlyNotBefore400ms()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.KeepAliveTimeout = TimeSpan.FromMilliseconds(500));
+        var peer = await ConnectAsync(server);
+        await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var idle = Stopwatch.StartNew();
+
+        // Act
+        var end = await peer.ReadToEndAsync(IoTimeout);
+        var closedAfter = idle.Elapsed;
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.Headers.ContainsKey("Connection"), Is.False, $"a keep-alive response; got {Describe(response)}");
+            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a quiet close (FIN); got {end}");
+            Assert.That(end.Rest, Is.Empty, $"no bytes at the keep-alive close; got {end}");
+            Assert.That(closedAfter, Is.InRange(TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(3)), "closed after idling for");
+            Assert.That(server.Server.Metrics.Rejections(408), Is.Zero, "an idle keep-alive connection is not a timed-out request");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task Timeouts_LiveStreamPastRequestAndKeepAliveTimeouts_NotCutHeartbeatsAndEventsArrive()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o =>
+        {
+            o.RequestTimeout = TimeSpan.FromMilliseconds(300);
+            o.KeepAliveTimeout = TimeSpan.FromMilliseconds(300);
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
+        });
+        var stream = await OpenStreamAsync(server);
+
+        // Act: keep reading for 2 s; every read has a 1 s deadline, so a pause in the heartbeats fails the test.
+        var clock = Stopwatch.StartNew();
+        int heartbeats = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            string got = await stream.ReadUntilAsync(":\n", TimeSpan.FromSeconds(1));
+            Assert.That(RawClient.Escape(got), Is.EqualTo(RawClient.Escape(":\n")), "only heartbeats are expected on a quiet stream");
+            heartbeats++;
+        }
+
+        int openAfterTwoSeconds = server.Server.ConnectionCount;
+        server.Hub.Publish(Hub.DefaultTopic, new SseEvent("still-here"));
+        string frame = await stream.ReadUntilAsync("data: still-here\n\n", IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(heartbeats, Is.GreaterThanOrEqualTo(10), "heartbeats in 2 s at a 100 ms interval");
+            Assert.That(openAfterTwoSeconds, Is.EqualTo(1), "open connections after 2 s");
+            Assert.That(frame, Does.EndWith("data: still-here\n\n"));
+            Assert.That(server.Server.Metrics.Rejections(408), Is.Zero, "a stream must never get 408");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- connection and stream caps -------------------------------------------------------------------
+
+    [Test]
+    public async Task MaxConnections_SixthOfFive_503WithRetryAfterThenCloseAndOthersUnaffected()
+    {
+        // Arrange: one stream and four keep-alive connections, each with a request served.
+        await using var server = TestServer.Start(o => o.MaxConnections = 5);
+        var stream = await OpenStreamAsync(server);
+        var plain = new List<Peer>();
+        for (int i = 0; i < 4; i++)
+        {
+            var peer = await ConnectAsync(server);
+            await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            var ok = await peer.ReadResponseAsync(IoTimeout);
+            Assert.That(ok.Status, Is.EqualTo(200), Describe(ok));
+            plain.Add(peer);
+        }
+
+        Assert.That(await Polling.UntilAsync(() => server.Server.ConnectionCount == 5, SettleTimeout), Is.True,
+            $"expected 5 open connections, have {server.Server.ConnectionCount}");
+
+        // Act
+        var sixth = await ConnectAsync(server);
+        await sixth.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        var refused = await sixth.ReadResponseAsync(IoTimeout);
+        var end = await sixth.ReadToEndAsync(IoTimeout);
+        server.Hub.Publish(Hub.DefaultTopic, new SseEvent("after-refusal"));
+        string frame = await stream.ReadUntilAsync("data: after-refusal\n\n", IoTimeout);
+
+        plain[0].Dispose();
+        plain[1].Dispose();
+        bool freed = await Polling.UntilAsync(() => server.Server.ConnectionCount == 3, SettleTimeout);
+        var fresh = await ConnectAsync(server);
+        await fresh.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        var served = await fresh.ReadResponseAsync(IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 503 Service Unavailable"), Describe(refused));
+            Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe(refused)}");
+            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"close after the 503; got {end}");
+            Assert.That(end.Rest, Is.Empty, $"nothing after the 503; got {end}");
+            Assert.That(frame, Does.EndWith("data: after-refusal\n\n"));
+            Assert.That(freed, Is.True, $"expected 3 open connections after closing two, have {server.Server.ConnectionCount}");
+            Assert.That(served.Status, Is.EqualTo(200), Describe(served));
+            Assert.That(server.Server.Metrics.Rejections(503), Is.EqualTo(1), "rejections counted with status 503");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task MaxStreamsPerAddress_ThirdStreamFromOneAddress_429WithRetryAfterOtherAddressAndFreedSlotAccepted()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.MaxStreamsPerAddress = 2);
+        var first = await OpenStreamAsync(server);
+        _ = await OpenStreamAsync(server);
+
+        // Act
+        var third = await ConnectAsync(server);
+        await third.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+        var refused = await third.ReadResponseAsync(IoTimeout);
+        var otherAddress = await OpenStreamAsync(server, SecondLoopback);
+        int openBefore = server.Server.ConnectionCount;
+        first.Dispose();
+        bool released = await Polling.UntilAsync(() => server.Server.ConnectionCount == openBefore - 1, SettleTimeout);
+        var again = await ConnectAsync(server);
+        await again.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+        var accepted = await again.ReadResponseAsync(IoTimeout, expectBody: false);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 429 Too Many Requests"), Describe(refused));
+            Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe(refused)}");
+            Assert.That(otherAddress.LocalAddress, Is.EqualTo(SecondLoopback), "the other stream's source address");
+            Assert.That(released, Is.True, $"expected {openBefore - 1} open connections after closing a stream, have {server.Server.ConnectionCount}");
+            Assert.That(accepted.Status, Is.EqualTo(200), $"a stream from 127.0.0.1 once a slot is free; got {Describe(accepted)}");
+            Assert.That(server.Server.Metrics.Rejections(429), Is.EqualTo(1), "rejections counted with status 429");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task MaxStreamsPerAddress_DefaultNoLimit_TenStreamsFromOneAddressAccepted()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+
+        // Act
+        for (int i = 0; i < 10; i++)
+        {
+            _ = await OpenStreamAsync(server);
+        }
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.Hub.SubscriberCount, Is.EqualTo(10), "subscribers");
+            Assert.That(server.Server.Metrics.Rejections(429), Is.Zero, "rejections counted with status 429");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- strict parsing ---------------------------------------------------------------------------------
+
+    private static IEnumerable<TestCaseData> MalformedHeads()
+    {
+        (string Name, string Head, int Status)[] cases =
+        [
+            ("whitespace before colon", "GET / HTTP/1.1\r\nHost: x\r\nX-A : b\r\n\r\n", 400),
+            ("obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400),
+            ("bare CR in a value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400),
+            ("NUL in a value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 400),
+            ("control char in a name", "GET / HTTP/1.1\r\nHost: x\r\nX\u0001A: b\r\n\r\n", 400),
+            ("bad method token", "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("HTTP/1.2", "GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505),
+            ("HTTP/2.0", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+            ("unknown method", "BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+            ("HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400),
+            ("two Host fields", "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
+            ("Transfer-Encoding and Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc", 400),
+            ("Content-Length -1", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+            ("Content-Length +5", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nabcde", 400),
+            ("Content-Length 4 2", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4 2\r\n\r\n", 400),
+            ("two different Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\na", 400),
+            ("Transfer-Encoding gzip", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            ("Transfer-Encoding chunked", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 501),
+            ("asterisk-form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("authority-form", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 400),
+            ("bare LF line endings", "GET / HTTP/1.1\nHost: x\n\n", 400),
+            ("two leading CRLFs", "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ];
+
+        foreach (var (name, head, status) in cases)
+        {
+            foreach (bool byteByByte in new[] { false, true })
+            {
+                yield return new TestCaseData(head, status, byteByByte).SetArgDisplayNames(name, status.ToString(CultureInfo.InvariantCulture), byteByByte ? "byte by byte" : "whole");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(MalformedHeads))]
+    public async Task Parse_MalformedHead_ExactStatusThenClose(string head, int status, bool byteByByte)
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await SendAsync(peer, head, byteByByte);
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, status, reason: null);
+        Assert.That(server.Server.Metrics.Rejections(status), Is.EqualTo(1), $"rejections counted with status {status}");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task Parse_AbsoluteFormTarget_200WithIndexBody()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync("GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.BodyText, Is.EqualTo(IndexBody));
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Parse_OneLeadingCrlf_IgnoredAnd200(bool byteByByte)
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await SendAsync(peer, "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", byteByByte);
+        var response = await peer.ReadResponseAsync(IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.BodyText, Is.EqualTo(IndexBody));
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- publish bodies -------------------------------------------------------------------------------
+
+    [Test]
+    public async Task Publish_BodyOverMaxPublishBodyBytes_413ReadableWhileClientKeepsSendingThenClose()
+    {
+        // Arrange
+        const int bodyLength = 256 * 1024;
+        await using var server = TestServer.Start(o => o.MaxPublishBodyBytes = 1024);
+        var peer = await ConnectAsync(server);
+        byte[] body = Encoding.ASCII.GetBytes("topic=a&data=" + new string('x', bodyLength - 13));
+
+        // Act: the head and the start of the body, then the 413, then the rest of the body as a client that does not listen would.
+        await peer.SendAsync(PublishHead(body.Length) + Encoding.ASCII.GetString(body, 0, 8 * 1024));
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        for (int sent = 8 * 1024; sent < body.Length; sent += 16 * 1024)
+        {
+            await peer.SendAsync(body.AsMemory(sent, Math.Min(16 * 1024, body.Length - sent)));
+        }
+
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 413, "Content Too Large");
+        Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "events published");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task Publish_BodyOverMaxPublishBodyBytes_CountedAsRejection413()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.MaxPublishBodyBytes = 1024);
+        var peer = await ConnectAsync(server);
+
+        // Act
+        await peer.SendAsync(PublishHead(2048) + new string('x', 2048));
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        AssertRejectedThenClosed(response, end, 413, "Content Too Large");
+        Assert.That(server.Server.Metrics.Rejections(413), Is.EqualTo(1), "rejections counted with status 413 (rawsse_requests_rejected_total{status=\"413\"})");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task Publish_413WithWriteTimeoutShorterThanLinger_ClientStillSendingBodyIsNotCut()
+    {
+        // Arrange: the body trickles in for about a second after the 413, inside the server's 2 s lingering close
+        // and past the write timeout, which governs sends in flight, not a finished response.
+        await using var server = TestServer.Start(o =>
+        {
+            o.MaxPublishBodyBytes = 1024;
+            o.WriteTimeout = TimeSpan.FromMilliseconds(300);
+        });
+        var peer = await ConnectAsync(server);
+        const int chunks = 10;
+        byte[] chunk = Encoding.ASCII.GetBytes(new string('x', 1024));
+        await peer.SendAsync(PublishHead(chunks * chunk.Length));
+        var response = await peer.ReadResponseAsync(IoTimeout);
+
+        // Act
+        var clock = Stopwatch.StartNew();
+        int sentChunks = 0;
+        Exception? failure = null;
+        try
+        {
+            for (; sentChunks < chunks; sentChunks++)
+            {
+                await peer.SendAsync(chunk);
+                await Task.Delay(100);
+            }
+        }
+        catch (SocketException ex)
+        {
+            failure = ex;
+        }
+
+        var failedAfter = clock.Elapsed;
+        var end = await peer.ReadToEndAsync(IoTimeout);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(413), Describe(response));
+            Assert.That(failure, Is.Null, $"the body send failed after {sentChunks} of {chunks} chunks, {failedAfter.TotalMilliseconds:F0} ms after the 413: {failure?.Message}");
+            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a clean close after the 413; got {end}");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- counting and logging every rejection -------------------------------------------------------------
+
+    [Test]
+    public async Task Rejections_NMalformedHeads_CountedExactlyN()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        string[] heads = MalformedHeads()
+            .Where(c => (int)c.Arguments[1]! == 400 && !(bool)c.Arguments[2]!)
+            .Select(c => (string)c.Arguments[0]!)
+            .ToArray();
+
+        // Act
+        foreach (string head in heads)
+        {
+            using var peer = await Peer.ConnectAsync(server.EndPoint);
+            await peer.SendAsync(head);
+            var response = await peer.ReadResponseAsync(IoTimeout);
+            Assert.That(response.Status, Is.EqualTo(400), $"for '{RawClient.Escape(head)}': {Describe(response)}");
+        }
+
+        // Assert
+        Assert.That(server.Server.Metrics.Rejections(400), Is.EqualTo(heads.Length), "rejections counted with status 400");
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    [Test]
+    public async Task RejectionLog_200MalformedRequests_AtMostTenLinesASecondAndTheRestSummarised()
+    {
+        // Arrange
+        const int flood = 200;
+        await using var server = TestServer.Start();
+        var clock = Stopwatch.StartNew();
+
+        // Act
+        for (int i = 0; i < flood; i++)
+        {
+            await SendOneMalformedAsync(server);
+        }
+
+        // The suppressed count is logged with the first message of a later second: probe until every rejection is
+        // accounted for, either as its own line or inside a summary.
+        int probes = 0;
+        var accounted = Stopwatch.StartNew();
+        (int Logged, long Suppressed, int Summaries) log;
+        while (true)
+        {
+            log = CountRejectionLog(server);
+            if (log.Summaries > 0 && log.Logged + log.Suppressed == server.Server.Metrics.Rejections(400))
+            {
+                break;
+            }
+
+            if (accounted.Elapsed > TimeSpan.FromSeconds(3))
+            {
+                break;
+            }
+
+            await Task.Delay(50); // polling interval: the next probe belongs to a later rate-limit window
+            await SendOneMalformedAsync(server);
+            probes++;
+        }
+
+        var elapsed = clock.Elapsed;
+        long rejected = server.Server.Metrics.Rejections(400);
+
+        // Assert: a rate-limit window opens at most once a second and holds at most ten lines.
+        int windows = (int)Math.Floor(elapsed.TotalSeconds) + 1;
+        Assert.Multiple(() =>
+        {
+            Assert.That(rejected, Is.EqualTo(flood + probes), "rejections counted with status 400");
+            Assert.That(log.Logged, Is.LessThanOrEqualTo(10 * windows), $"'rejected with' lines in {elapsed.TotalSeconds:F2} s");
+            Assert.That(log.Summaries, Is.GreaterThanOrEqualTo(1), "lines saying '... not logged (rate limit)'");
+            Assert.That(log.Logged + log.Suppressed, Is.EqualTo(rejected), $"logged ({log.Logged}) + summarised ({log.Suppressed}) rejections");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- clients that never read ----------------------------------------------------------------------
+
+    [Test]
+    public async Task WriteTimeout_ClientNeverReadsLargeFile_ConnectionAborted()
+    {
+        // Arrange
+        const int fileLength = 4 * 1024 * 1024;
+        var abortDeadline = TimeSpan.FromSeconds(3);
+        await using var server = TestServer.Start(o =>
+        {
+            o.WriteTimeout = TimeSpan.FromMilliseconds(500);
+            o.ShutdownTimeout = TimeSpan.Zero; // should the connection leak, the stop gives up sooner and the test stays short
+        });
+        await File.WriteAllBytesAsync(Path.Combine(server.Root, "big.bin"), new byte[fileLength]);
+        var peer = await ConnectAsync(server, receiveBufferSize: 4096, startReading: false);
+
+        // Act
+        await peer.SendAsync("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+        bool accepted = await Polling.UntilAsync(() => server.Server.ConnectionCount == 1, SettleTimeout);
+        var clock = Stopwatch.StartNew();
+        bool aborted = await Polling.UntilAsync(() => server.Server.ConnectionCount == 0, abortDeadline);
+        var abortedAfter = clock.Elapsed;
+        peer.StartReading();
+        var end = await peer.ReadToEndAsync(TimeSpan.FromSeconds(10));
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(accepted, Is.True, "the connection was accepted");
+            Assert.That(aborted, Is.True, $"expected the stalled connection to be aborted and gone within {abortDeadline.TotalSeconds} s; {server.Server.ConnectionCount} still open");
+            Assert.That(abortedAfter, Is.LessThan(abortDeadline), "aborted after");
+            Assert.That(end.Ending, Is.AnyOf(Ending.Eof, Ending.Reset), $"the connection ends; got {end.Ending} after {end.Length} bytes");
+            Assert.That(end.Length, Is.LessThan(fileLength), "bytes received: the response was cut, not completed");
+        });
+        await AssertCleanAfterCloseAsync(server);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------
+
+    private async Task<Peer> ConnectAsync(TestServer server, IPAddress? bindTo = null, int? receiveBufferSize = null, bool startReading = true)
+    {
+        var peer = await Peer.ConnectAsync(server.EndPoint, bindTo, receiveBufferSize, startReading);
+        _peers.Add(peer);
+        return peer;
+    }
+
+    /// <summary>Opens <c>/sse</c>, reads the head and the retry frame, and waits until the hub has the subscriber.</summary>
+    private async Task<Peer> OpenStreamAsync(TestServer server, IPAddress? bindTo = null)
+    {
+        int before = server.Hub.SubscriberCount;
+        var peer = await ConnectAsync(server, bindTo);
+        await peer.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+        var head = await peer.ReadResponseAsync(IoTimeout, expectBody: false);
+        Assert.That(head.Status, Is.EqualTo(200), $"stream from {peer.LocalAddress}: {Describe(head)}");
+        string retry = await peer.ReadUntilAsync("\n\n", IoTimeout);
+        Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")));
+        bool subscribed = await Polling.UntilAsync(() => server.Hub.SubscriberCount == before + 1, SettleTimeout);
+        Assert.That(subscribed, Is.True, $"expected {before + 1} subscribers, have {server.Hub.SubscriberCount}");
+        return peer;
+    }
+
+    /// <summary>Closes every client, then: every connection gone from the server, and no Error-level log entry.</summary>
+    private async Task AssertCleanAfterCloseAsync(TestServer server)
+    {
+        ClosePeers();
+        bool drained = await Polling.UntilAsync(() => server.Server.ConnectionCount == 0, SettleTimeout);
+        Assert.Multiple(() =>
+        {
+            Assert.That(drained, Is.True, $"expected 0 open connections once every client closed, have {server.Server.ConnectionCount}");
+            Assert.That(server.Logs.Errors, Is.Empty, "Error-level log entries");
+        });
+    }
+
+    private static void AssertRejectedThenClosed(HttpResponse response, End end, int status, string? reason)
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(status), Describe(response));
+            if (reason is not null)
+            {
+                Assert.That(response.StatusLine, Is.EqualTo($"HTTP/1.1 {status} {reason}"), Describe(response));
+            }
+
+            Assert.That(response.Headers.GetValueOrDefault("Connection"), Is.EqualTo("close"), $"Connection: close expected; got {Describe(response)}");
+            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a clean close (FIN) after the {status}; got {end}");
+            Assert.That(end.Rest, Is.Empty, $"nothing after the {status} response; got {end}");
+        });
+    }
+
+    private static async Task SendAsync(Peer peer, string text, bool byteByByte)
+    {
+        if (!byteByByte)
+        {
+            await peer.SendAsync(text);
+            return;
+        }
+
+        foreach (byte b in Encoding.Latin1.GetBytes(text))
+        {
+            await peer.SendAsync(new[] { b });
+        }
+    }
+
+    private static async Task DripAsync(Peer peer, string text, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (byte b in Encoding.Latin1.GetBytes(text))
+            {
+                await peer.SendAsync(new[] { b });
+                await Task.Delay(interval, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+            // The server has closed: the attack is over.
+        }
+    }
+
+    private static async Task SendOneMalformedAsync(TestServer server)
+    {
+        using var peer = await Peer.ConnectAsync(server.EndPoint);
+        await peer.SendAsync("GET / HTTP/1.1\r\nHost : x\r\n\r\n");
+        var response = await peer.ReadResponseAsync(IoTimeout);
+        Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+    }
+
+    private static (int Logged, long Suppressed, int Summaries) CountRejectionLog(TestServer server)
+    {
+        int logged = 0, summaries = 0;
+        long suppressed = 0;
+        foreach (var (_, message, _) in server.Logs.Entries.ToArray())
+        {
+            if (message.Contains("rejected with", StringComparison.Ordinal))
+            {
+                logged++;
+            }
+            else if (message.Contains("not logged (rate limit)", StringComparison.Ordinal))
+            {
+                summaries++;
+                suppressed += long.Parse(message[..message.IndexOf(' ', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return (logged, suppressed, summaries);
+    }
+
+    /// <summary>"GET /?aaa… HTTP/1.1\r\n" of exactly <paramref name="length"/> bytes, CRLF included; the query does not change the route.</summary>
+    private static string RequestLineOfExactly(int length)
+    {
+        const string prefix = "GET /?q=", suffix = " HTTP/1.1\r\n";
+        return prefix + new string('a', length - prefix.Length - suffix.Length) + suffix;
+    }
+
+    /// <summary>Host plus filler fields whose lines (each with CRLF) and the final blank line total exactly <paramref name="length"/> bytes.</summary>
+    private static string HeaderSectionOfExactly(int length)
+    {
+        const int maxLine = 4000;
+        var text = new StringBuilder("Host: x\r\n");
+        int remaining = length - text.Length - 2;
+        for (int i = 0; remaining > 0; i++)
+        {
+            string name = $"X-Fill-{i:D2}: ";
+            int overhead = name.Length + 2;
+            int line = remaining > maxLine + overhead ? maxLine : remaining;
+            text.Append(name).Append('v', line - overhead).Append("\r\n");
+            remaining -= line;
+        }
+
+        return text.Append("\r\n").ToString();
+    }
+
+    /// <summary><paramref name="count"/> field lines, Host first.</summary>
+    private static string HeaderFields(int count)
+    {
+        var text = new StringBuilder("Host: x\r\n");
+        for (int i = 1; i < count; i++)
+        {
+            text.Append("X-F").Append(i.ToString(CultureInfo.InvariantCulture)).Append(": v\r\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string PublishHead(int contentLength) =>
+        $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: {FormContentType}\r\nContent-Length: {contentLength.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
+
+    private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
+
+    private enum Ending
+    {
+        StillOpen,
+        Eof,
+        Reset,
+        ClosedHere,
+    }
+
+    /// <summary>How a connection ended and what arrived before the end that no read had taken.</summary>
+    private readonly record struct End(Ending Ending, string Rest, long Length)
+    {
+        public override string ToString() =>
+            $"{Ending} after {Length} unread bytes{(Rest.Length == 0 ? "" : $": '{RawClient.Escape(Rest[..Math.Min(Rest.Length, 200)])}'")}";
+    }
+
+    /// <summary>
+    /// A loopback client that can bind its source address and size its receive buffer before it connects. A pump
+    /// reads everything into a buffer as it arrives and notes how the connection ended (FIN, reset), so every read
+    /// below is a wait on that buffer with a deadline and no socket operation is ever cancelled half-way.
+    /// </summary>
+    private sealed class Peer : IDisposable
+    {
+        private readonly Socket _socket;
+        private readonly Lock _lock = new();
+        private readonly MemoryStream _received = new();  // guarded by _lock
+        private int _consumed;                            // guarded by _lock
+        private Ending _ending = Ending.StillOpen;        // guarded by _lock
+        private TaskCompletionSource _arrival = NewSignal(); // guarded by _lock: completed and replaced on each arrival
+        private int _reading;
+
+        private Peer(Socket socket)
+        {
+            _socket = socket;
+        }
+
+        public IPAddress LocalAddress => ((IPEndPoint)_socket.LocalEndPoint!).Address;
+
+        public static async Task<Peer> ConnectAsync(IPEndPoint server, IPAddress? bindTo = null, int? receiveBufferSize = null, bool startReading = true)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                if (receiveBufferSize is int size)
+                {
+                    socket.ReceiveBufferSize = size; // before connecting, so the advertised window is small from the start
+                }
+
+                if (bindTo is not null)
+                {
+                    socket.Bind(new IPEndPoint(bindTo, 0));
+                }
+
+                await socket.ConnectAsync(server).WaitAsync(IoTimeout);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            var peer = new Peer(socket);
+            if (startReading)
+            {
+                peer.StartReading();
+            }
+
+            return peer;
+        }
+
+        public void StartReading()
+        {
+            if (Interlocked.Exchange(ref _reading, 1) == 0)
+            {
+                _ = PumpAsync();
+            }
+        }
+
+        public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
+
+        public async Task SendAsync(ReadOnlyMemory<byte> bytes)
+        {
+            while (!bytes.IsEmpty)
+            {
+                int sent = await _socket.SendAsync(bytes, SocketFlags.None).AsTask().WaitAsync(IoTimeout);
+                bytes = bytes[sent..];
+            }
+        }
+
+        /// <summary>Takes everything up to and including <paramref name="marker"/>; fails with what arrived if it does not within <paramref name="timeout"/>.</summary>
+        public async Task<string> ReadUntilAsync(string marker, TimeSpan timeout)
+        {
+            byte[] wanted = Encoding.Latin1.GetBytes(marker);
+            int found = -1;
+            bool ready = await WaitAsync(() => (found = Unconsumed().IndexOf(wanted)) >= 0, timeout);
+            lock (_lock)
+            {
+                if (!ready)
+                {
+                    throw new TimeoutException(
+                        $"expected '{RawClient.Escape(marker)}' within {timeout.TotalSeconds:F1} s; connection {_ending}; arrived: '{RawClient.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
+                }
+
+                return Take(found + wanted.Length);
+            }
+        }
+
+        /// <summary>Reads one response head and, when <paramref name="expectBody"/>, its Content-Length body.</summary>
+        public async Task<HttpResponse> ReadResponseAsync(TimeSpan timeout, bool expectBody = true)
+        {
+            var clock = Stopwatch.StartNew();
+            var response = HttpResponse.ParseHead(await ReadUntilAsync("\r\n\r\n", timeout));
+            if (!expectBody || !response.Headers.TryGetValue("content-length", out var text))
+            {
+                return response;
+            }
+
+            int length = int.Parse(text, CultureInfo.InvariantCulture);
+            var left = timeout - clock.Elapsed;
+            bool ready = await WaitAsync(() => Unconsumed().Length >= length, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            lock (_lock)
+            {
+                if (!ready)
+                {
+                    throw new TimeoutException(
+                        $"expected a {length}-byte body after '{RawClient.Escape(response.RawHead)}'; connection {_ending}; arrived: '{RawClient.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
+                }
+
+                response.Body = Encoding.Latin1.GetBytes(Take(length));
+            }
+
+            return response;
+        }
+
+        /// <summary>Waits for the connection to end; returns how, and whatever arrived that no read took.</summary>
+        public async Task<End> ReadToEndAsync(TimeSpan timeout)
+        {
+            await WaitAsync(() => false, timeout);
+            lock (_lock)
+            {
+                int length = Unconsumed().Length;
+                return new End(_ending, Take(length), length);
+            }
+        }
+
+        public void Dispose() => _socket.Dispose();
+
+        private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Under _lock.
+        private ReadOnlySpan<byte> Unconsumed() => _received.GetBuffer().AsSpan(_consumed, (int)_received.Length - _consumed);
+
+        // Under _lock.
+        private string Take(int count)
+        {
+            string text = Encoding.Latin1.GetString(Unconsumed()[..count]);
+            _consumed += count;
+            return text;
+        }
+
+        /// <summary>True once <paramref name="ready"/> (checked under the lock) holds; false when the connection ended first or the time ran out.</summary>
+        private async Task<bool> WaitAsync(Func<bool> ready, TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                Task arrival;
+                lock (_lock)
+                {
+                    if (ready())
+                    {
+                        return true;
+                    }
+
+                    if (_ending != Ending.StillOpen)
+                    {
+                        return false;
+                    }
+
+                    arrival = _arrival.Task;
+                }
+
+                var left = timeout - clock.Elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+
+                try
+                {
+                    await arrival.WaitAsync(left);
+                }
+                catch (TimeoutException)
+                {
+                    return false;
+                }
+            }
+        }
+
+        private async Task PumpAsync()
+        {
+            var buffer = new byte[64 * 1024];
+            Ending ending;
+            try
+            {
+                while (true)
+                {
+                    int n = await _socket.ReceiveAsync(buffer, SocketFlags.None);
+                    if (n == 0)
+                    {
+                        ending = Ending.Eof;
+                        break;
+                    }
+
+                    lock (_lock)
+                    {
+                        _received.Write(buffer, 0, n);
+                    }
+
+                    Signal();
+                }
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                ending = Ending.Reset;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                ending = Ending.ClosedHere;
+            }
+
+            lock (_lock)
+            {
+                _ending = ending;
+            }
+
+            Signal();
+        }
+
+        private void Signal()
+        {
+            TaskCompletionSource arrival;
+            lock (_lock)
+            {
+                arrival = _arrival;
+                _arrival = NewSignal();
+            }
+
+            arrival.TrySetResult();
+        }
+    }
+}
