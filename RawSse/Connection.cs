@@ -702,7 +702,8 @@ internal sealed class Connection : IThreadPoolWorkItem
 
         if (lastEventId is { Length: > MaxLastEventIdLength })
         {
-            lastEventId = "";
+            // No event can carry this id (SseEvent refuses LF), so the lookup misses and the stream gets a reset.
+            lastEventId = "\n";
         }
 
         return true;

@@ -20,6 +20,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _queue = new(); // guarded by _lock
     private long _queuedBytes;                     // guarded by _lock
+    private int _replayFrames;                     // guarded by _lock: replayed frames still at the queue's head
+    private long _replayBytes;                     // guarded by _lock
     private bool _writing;                         // guarded by _lock: a writer is scheduled or running
     private bool _completing;                      // guarded by _lock: end the stream once the queue drains
     private bool _faulted;                         // guarded by _lock
@@ -61,7 +63,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 return false;
             }
 
-            if (_queue.Count >= _limits.MaxQueuedFrames || _queuedBytes + frame.Length > _limits.MaxQueuedBytes)
+            if (IsFull(frame.Length))
             {
                 if (_limits.Policy == SlowConsumerPolicy.Disconnect)
                 {
@@ -71,9 +73,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 else
                 {
                     int dropped = 0;
-                    while (_queue.Count > 0 && (_queue.Count >= _limits.MaxQueuedFrames || _queuedBytes + frame.Length > _limits.MaxQueuedBytes))
+                    while (_queue.Count > 0 && IsFull(frame.Length))
                     {
-                        _queuedBytes -= _queue.Dequeue().Length;
+                        Dequeue();
                         dropped++;
                     }
 
@@ -121,6 +123,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             {
                 _queue.Enqueue(frame);
                 _queuedBytes += frame.Length;
+                _replayFrames++;
+                _replayBytes += frame.Length;
             }
 
             if (!_writing)
@@ -129,6 +133,24 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
         }
+    }
+
+    // Called under _lock. Replayed frames do not count: only live ones can make a subscriber a slow consumer.
+    private bool IsFull(int incoming) =>
+        _queue.Count - _replayFrames >= _limits.MaxQueuedFrames || _queuedBytes - _replayBytes + incoming > _limits.MaxQueuedBytes;
+
+    // Called under _lock.
+    private byte[] Dequeue()
+    {
+        var frame = _queue.Dequeue();
+        _queuedBytes -= frame.Length;
+        if (_replayFrames > 0)
+        {
+            _replayFrames--;
+            _replayBytes -= frame.Length;
+        }
+
+        return frame;
     }
 
     /// <summary>True when nothing is queued or being sent (the sweep sends heartbeats only then).</summary>
@@ -227,7 +249,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 _faulted = true;
                 _writing = false;
                 _queue.Clear();
-                _queuedBytes = 0;
+                _queuedBytes = _replayBytes = _replayFrames = 0;
             }
 
             _drained.TrySetResult();
@@ -246,8 +268,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     // copied into one pooled buffer so they leave in a single send.
     private ReadOnlyMemory<byte> TakeBatch(ref byte[]? batch)
     {
-        var first = _queue.Dequeue();
-        _queuedBytes -= first.Length;
+        var first = Dequeue();
         if (_queue.Count == 0 || first.Length + _queue.Peek().Length > CoalesceBytes)
         {
             return first;
@@ -258,8 +279,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         int length = first.Length;
         while (_queue.Count > 0 && length + _queue.Peek().Length <= batch.Length)
         {
-            var next = _queue.Dequeue();
-            _queuedBytes -= next.Length;
+            var next = Dequeue();
             next.CopyTo(batch, length);
             length += next.Length;
         }
