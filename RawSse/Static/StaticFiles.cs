@@ -65,7 +65,8 @@ internal sealed partial class StaticFiles
         {
             if (!encodedPath.EndsWith('/'))
             {
-                redirect = encodedPath + "/";
+                // Built from the canonical path, never from the raw target: "//host/x" would redirect off-site.
+                redirect = "/" + string.Join('/', relative.Split('/').Select(Uri.EscapeDataString)) + "/";
                 return 301;
             }
 
