@@ -625,7 +625,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
         EnterPhase(PhaseStreaming);
 
-        _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Metrics, Abort);
+        _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Hub.Counters, Abort);
         _server.AddSubscriber(this, _subscriber, lastEventId);
 
         // From here the subscriber writes; this loop only watches for the client's close (or reset, which throws).

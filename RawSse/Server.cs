@@ -26,7 +26,8 @@ public sealed class Server : IAsyncDisposable
     private int _refusing; // refusals in flight, bounded so a flood past the limit cannot pile up tasks
     private int _state; // 0 new, 1 started, 2 stopped
 
-    public Server(ServerOptions options, ILoggerFactory? loggerFactory = null)
+    /// <param name="hub">A hub to serve (see <see cref="RawSse.Sse.Hub"/>); by default the server makes its own with <see cref="ServerOptions.ReplayCapacity"/>.</param>
+    public Server(ServerOptions options, ILoggerFactory? loggerFactory = null, Hub? hub = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -34,8 +35,8 @@ public sealed class Server : IAsyncDisposable
         Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
         StaticFiles = new StaticFiles(options.Root);
         _listener = new TcpListener(options.BindAddress, options.Port);
-        Metrics = new ServerMetrics(() => _connections.Count, () => Hub!.CountByTopic());
-        Hub = new Hub(options.ReplayCapacity, Metrics);
+        Hub = hub ?? new Hub(options.ReplayCapacity);
+        Metrics = new ServerMetrics(() => _connections.Count, Hub);
         Publisher = new PublishEndpoint(Hub, options.PublishToken);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
     }

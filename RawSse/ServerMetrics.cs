@@ -17,55 +17,40 @@ internal sealed class ServerMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
     private readonly Func<int> _connections;
-    private readonly Func<IReadOnlyList<(string Topic, int Count)>> _subscribersByTopic;
+    private readonly Hub _hub;
     private readonly long[] _disconnects = new long[DisconnectReasons.Count];
     private readonly ConcurrentDictionary<int, long> _rejections = new();
 
-    private long _eventsPublished;
-    private long _deliveries;
-    private long _drops;
-    private long _replayHits;
-    private long _replayMisses;
     private long _connectionsAccepted;
     private long _connectionsRefused;
 
-    public ServerMetrics(Func<int> connections, Func<IReadOnlyList<(string Topic, int Count)>> subscribersByTopic)
+    public ServerMetrics(Func<int> connections, Hub hub)
     {
         _connections = connections;
-        _subscribersByTopic = subscribersByTopic;
+        _hub = hub;
         _meter.CreateObservableUpDownCounter("rawsse.connections", () => _connections(), "{connection}", "Open TCP connections");
         _meter.CreateObservableUpDownCounter("rawsse.subscribers", ObserveSubscribers, "{subscriber}", "Open SSE streams, by topic");
-        _meter.CreateObservableCounter("rawsse.events.published", () => Read(ref _eventsPublished), "{event}", "Events published");
-        _meter.CreateObservableCounter("rawsse.deliveries", () => Read(ref _deliveries), "{event}", "Events queued to subscribers (including replays)");
-        _meter.CreateObservableCounter("rawsse.drops", () => Read(ref _drops), "{event}", "Events dropped by the drop-oldest policy");
+        _meter.CreateObservableCounter("rawsse.events.published", () => EventsPublished, "{event}", "Events published");
+        _meter.CreateObservableCounter("rawsse.deliveries", () => Deliveries, "{event}", "Events queued to subscribers (including replays)");
+        _meter.CreateObservableCounter("rawsse.drops", () => Drops, "{event}", "Events dropped by the drop-oldest policy");
         _meter.CreateObservableCounter("rawsse.disconnects", ObserveDisconnects, "{connection}", "Streams ended, by reason");
-        _meter.CreateObservableCounter("rawsse.replay.hits", () => Read(ref _replayHits), "{stream}", "Resumes served from the replay ring");
-        _meter.CreateObservableCounter("rawsse.replay.misses", () => Read(ref _replayMisses), "{stream}", "Resumes that got a reset event");
+        _meter.CreateObservableCounter("rawsse.replay.hits", () => ReplayHits, "{stream}", "Resumes served from the replay ring");
+        _meter.CreateObservableCounter("rawsse.replay.misses", () => ReplayMisses, "{stream}", "Resumes that got a reset event");
         _meter.CreateObservableCounter("rawsse.connections.accepted", () => Read(ref _connectionsAccepted), "{connection}", "Connections accepted");
         _meter.CreateObservableCounter("rawsse.connections.refused", () => Read(ref _connectionsRefused), "{connection}", "Connections refused at the connection limit");
         _meter.CreateObservableCounter("rawsse.requests.rejected", ObserveRejections, "{request}", "Requests rejected, by status");
     }
 
-    public long EventsPublished => Read(ref _eventsPublished);
-    public long Deliveries => Read(ref _deliveries);
-    public long Drops => Read(ref _drops);
-    public long ReplayHits => Read(ref _replayHits);
-    public long ReplayMisses => Read(ref _replayMisses);
+    public long EventsPublished => _hub.Counters.EventsPublished;
+    public long Deliveries => _hub.Counters.Deliveries;
+    public long Drops => _hub.Counters.Drops;
+    public long ReplayHits => _hub.Counters.ReplayHits;
+    public long ReplayMisses => _hub.Counters.ReplayMisses;
 
     public long Disconnects(DisconnectReason reason) => Volatile.Read(ref _disconnects[(int)reason]);
 
     public long Rejections(int status) => _rejections.TryGetValue(status, out var n) ? n : 0;
 
-    public void Published(long deliveries)
-    {
-        Interlocked.Increment(ref _eventsPublished);
-        Interlocked.Add(ref _deliveries, deliveries);
-    }
-
-    public void Delivered(long count) => Interlocked.Add(ref _deliveries, count);
-    public void Dropped(long count) => Interlocked.Add(ref _drops, count);
-    public void ReplayHit() => Interlocked.Increment(ref _replayHits);
-    public void ReplayMiss() => Interlocked.Increment(ref _replayMisses);
     public void Accepted() => Interlocked.Increment(ref _connectionsAccepted);
     public void Refused() => Interlocked.Increment(ref _connectionsRefused);
     public void Disconnected(DisconnectReason reason) => Interlocked.Increment(ref _disconnects[(int)reason]);
@@ -76,7 +61,7 @@ internal sealed class ServerMetrics : IDisposable
     {
         var text = new StringBuilder(2048);
         Gauge(text, "rawsse_connections", "Open TCP connections.", _connections());
-        var topics = _subscribersByTopic();
+        var topics = _hub.CountByTopic();
         text.Append("# HELP rawsse_subscribers Open SSE streams by topic.\n# TYPE rawsse_subscribers gauge\n");
         foreach (var (topic, count) in topics)
         {
@@ -112,7 +97,7 @@ internal sealed class ServerMetrics : IDisposable
 
     private IEnumerable<Measurement<int>> ObserveSubscribers()
     {
-        foreach (var (topic, count) in _subscribersByTopic())
+        foreach (var (topic, count) in _hub.CountByTopic())
         {
             yield return new Measurement<int>(count, new KeyValuePair<string, object?>("topic", topic));
         }

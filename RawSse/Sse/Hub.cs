@@ -27,14 +27,21 @@ public sealed class Hub
     private readonly HashSet<Subscriber> _all = [];                                  // guarded by _lock
     private readonly List<ReplayRing.Entry> _replayScratch = [];                      // guarded by _lock
     private readonly int _replayCapacity;
-    private readonly ServerMetrics _metrics;
+
     private long _sequence;                                                           // guarded by _lock
 
-    internal Hub(int replayCapacity, ServerMetrics metrics)
+    /// <summary>
+    /// A hub is normally made by its <see cref="Server"/>. An embedding program may make its own and hand it to
+    /// successive servers (a restarted listener), so replay and ids carry on across them.
+    /// </summary>
+    /// <param name="replayCapacity">Events each topic keeps for Last-Event-ID resumes; 0 keeps none.</param>
+    public Hub(int replayCapacity = 1000)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(replayCapacity);
         _replayCapacity = replayCapacity;
-        _metrics = metrics;
     }
+
+    internal HubCounters Counters { get; } = new();
 
     /// <summary>Streams currently subscribed.</summary>
     public int SubscriberCount
@@ -129,7 +136,7 @@ public sealed class Hub
                 }
             }
 
-            _metrics.Published(deliveries);
+            Counters.Published(deliveries);
             return id;
         }
     }
@@ -180,7 +187,7 @@ public sealed class Hub
 
         if (gap)
         {
-            _metrics.ReplayMiss();
+            Counters.ReplayMiss();
             subscriber.EnqueueReplay([ResetFrame]);
             return;
         }
@@ -208,8 +215,8 @@ public sealed class Hub
         }
 
         _replayScratch.Clear();
-        _metrics.ReplayHit();
-        _metrics.Delivered(frames.Count);
+        Counters.ReplayHit();
+        Counters.Delivered(frames.Count);
         subscriber.EnqueueReplay(frames);
     }
 

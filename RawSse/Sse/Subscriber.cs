@@ -15,7 +15,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private readonly Socket _socket;
     private readonly SubscriberLimits _limits;
     private readonly Action<DisconnectReason> _onFault;
-    private readonly ServerMetrics _metrics;
+    private readonly HubCounters _counters;
 
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _queue = new(); // guarded by _lock
@@ -30,14 +30,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, ServerMetrics metrics, Action<DisconnectReason> onFault)
+    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters, Action<DisconnectReason> onFault)
     {
         ConnectionId = connectionId;
         _socket = socket;
         Topics = topics;
         _limits = limits;
         _onFault = onFault;
-        _metrics = metrics;
+        _counters = counters;
         _lastWriteAt = Environment.TickCount64;
     }
 
@@ -79,7 +79,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                         dropped++;
                     }
 
-                    _metrics.Dropped(dropped);
+                    _counters.Dropped(dropped);
                 }
             }
 
