@@ -41,7 +41,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     private const int PhaseReading = 0, PhaseIdle = 1, PhaseResponding = 2, PhaseStreaming = 3, PhaseLingering = 4;
     private int _phase = PhaseReading;
     private long _phaseSince = Environment.TickCount64;
-    private int _timedOut; // 0, or the phase that timed out
+    private int _timedOut; // 0, or 1 + the phase that timed out
 
     private Subscriber? _subscriber;
     private volatile bool _stopping;
