@@ -1,0 +1,717 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using RawSse.Sse;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// RawSse behind Debian's real nginx, run with the repository's own <c>deploy/nginx.conf</c> (ports rewritten):
+/// events pass through unbuffered, heartbeats beat <c>proxy_read_timeout</c>, static files and publishes work.
+/// </summary>
+[TestFixture]
+public sealed class NginxTests
+{
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Stream_ThroughNginx_EachTickArrivesWithinOneSecondAndNotInBatches()
+    {
+        // Arrange
+        const int Ticks = 6;
+        await using var server = TestServer.Start(o => o.TickInterval = TimeSpan.FromMilliseconds(300));
+        await using var nginx = await Nginx.StartAsync(server.Port);
+        using var stream = await WireStream.OpenAsync(nginx.Port, "/sse");
+
+        // Act
+        var ticks = new List<WireItem>();
+        var deadline = Stopwatch.StartNew();
+        while (ticks.Count < Ticks && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var item = await stream.ReadItemAsync(ReadTimeout);
+            if (item is null || item.Kind == WireKind.End)
+            {
+                break;
+            }
+
+            if (item.Kind == WireKind.Event && item.Type == "tick")
+            {
+                ticks.Add(item);
+            }
+        }
+
+        // Assert
+        var delays = ticks.Select(t => t.ArrivedUtc - SentTime(t)).ToList();
+        var gaps = ticks.Zip(ticks.Skip(1), (a, b) => Stopwatch.GetElapsedTime(a.ArrivedTimestamp, b.ArrivedTimestamp)).ToList();
+        string report = string.Join("; ", ticks.Select((t, i) =>
+            $"id {t.Id} sent {SentTime(t):HH:mm:ss.fff} delay {delays[i].TotalMilliseconds:F0} ms" + (i > 0 ? $" gap {gaps[i - 1].TotalMilliseconds:F0} ms" : "")));
+        TestContext.Out.WriteLine(report);
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.Head.Status, Is.EqualTo(200), $"status through nginx; head: {stream.Head}");
+            Assert.That(ticks, Has.Count.EqualTo(Ticks), $"ticks read through nginx; received: {stream.Transcript}");
+            Assert.That(delays, Is.All.LessThan(TimeSpan.FromSeconds(1)), $"each tick's arrival minus its JSON time (sent); {report}");
+            Assert.That(delays, Is.All.GreaterThan(TimeSpan.FromMilliseconds(-50)), $"no tick arrives before it was sent (same clock); {report}");
+            Assert.That(gaps, Is.All.GreaterThan(TimeSpan.FromMilliseconds(100)), $"ticks 300 ms apart arrive spread out, not in batches; {report}");
+        });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Stream_IdleBehindShortProxyReadTimeoutWithHeartbeats_StaysOpenThenDeliversEvent()
+    {
+        // Arrange: nginx gives up on a silent upstream after 1 s; RawSse sends a heartbeat every 300 ms.
+        await using var server = TestServer.Start(o =>
+        {
+            o.TickInterval = TimeSpan.Zero;
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(300);
+        });
+        await using var nginx = await Nginx.StartAsync(server.Port, proxyReadTimeout: "1s");
+        using var stream = await WireStream.OpenAsync(nginx.Port, "/sse?topic=quiet");
+        bool subscribed = await Polling.UntilAsync(() => server.Hub.CountSubscribers("quiet") == 1, SettleTimeout);
+
+        // Act: hold the idle stream for 3 s (three proxy read timeouts), then publish.
+        var held = new List<WireItem>();
+        var hold = Stopwatch.StartNew();
+        long openedAt = Stopwatch.GetTimestamp();
+        while (hold.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            var item = await stream.ReadItemAsync(TimeSpan.FromSeconds(3) - hold.Elapsed);
+            if (item is null)
+            {
+                break; // the hold is over with nothing more
+            }
+
+            held.Add(item);
+            if (item.Kind == WireKind.End)
+            {
+                break;
+            }
+        }
+
+        string id = server.Hub.Publish("quiet", new SseEvent("after the quiet"));
+        WireItem? published = null;
+        var wait = Stopwatch.StartNew();
+        while (published is null && wait.Elapsed < ReadTimeout)
+        {
+            var item = await stream.ReadItemAsync(ReadTimeout - wait.Elapsed);
+            if (item is null || item.Kind is WireKind.Event or WireKind.End)
+            {
+                published = item;
+                break;
+            }
+        }
+
+        // Assert
+        var heartbeats = held.Where(i => i.Kind == WireKind.Comment).ToList();
+        var stamps = new[] { openedAt }.Concat(heartbeats.Select(h => h.ArrivedTimestamp)).ToList();
+        var longestSilence = stamps.Zip(stamps.Skip(1), (a, b) => Stopwatch.GetElapsedTime(a, b)).DefaultIfEmpty(TimeSpan.MaxValue).Max();
+        Assert.Multiple(() =>
+        {
+            Assert.That(subscribed, Is.True, "the stream subscribed to 'quiet' through nginx");
+            Assert.That(held.Where(i => i.Kind == WireKind.End), Is.Empty, $"no end of stream while idle behind a 1 s proxy_read_timeout; received: {stream.Transcript}; nginx log: {nginx.ErrorLog()}");
+            Assert.That(hold.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(3)), "the stream was held for the full 3 s");
+            Assert.That(heartbeats, Has.Count.GreaterThanOrEqualTo(5), $"heartbeat comments in 3 s at a 300 ms interval; received: {stream.Transcript}");
+            Assert.That(longestSilence, Is.LessThan(TimeSpan.FromSeconds(1)), "the longest silence on the stream, which must stay under nginx's 1 s read timeout");
+            Assert.That(published?.Kind, Is.EqualTo(WireKind.Event), $"the event published after the hold; received: {stream.Transcript}");
+            Assert.That(published?.Data, Is.EqualTo("after the quiet"), "its data");
+            Assert.That(published?.Id, Is.EqualTo(id), "its id");
+        });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Stream_IdleBehindShortProxyReadTimeoutWithoutHeartbeats_ClosedByNginx()
+    {
+        // Arrange: the control for the test above: no heartbeats, so the 1 s timeout must end the stream.
+        await using var server = TestServer.Start(o =>
+        {
+            o.TickInterval = TimeSpan.Zero;
+            o.HeartbeatInterval = TimeSpan.Zero;
+        });
+        await using var nginx = await Nginx.StartAsync(server.Port, proxyReadTimeout: "1s");
+        using var stream = await WireStream.OpenAsync(nginx.Port, "/sse?topic=quiet");
+        var opened = Stopwatch.StartNew();
+
+        // Act
+        var received = new List<WireItem>();
+        WireItem? last = null;
+        while (opened.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            last = await stream.ReadItemAsync(TimeSpan.FromSeconds(5) - opened.Elapsed);
+            if (last is null || last.Kind == WireKind.End)
+            {
+                break;
+            }
+
+            received.Add(last);
+        }
+
+        var closedAfter = opened.Elapsed;
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.Head.Status, Is.EqualTo(200), $"the stream opened; head: {stream.Head}");
+            Assert.That(last?.Kind, Is.EqualTo(WireKind.End), $"nginx closes a stream silent past proxy_read_timeout; received: {stream.Transcript}");
+            Assert.That(closedAfter, Is.InRange(TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(3.5)), "time from open to close: about the 1 s timeout, not at once");
+            Assert.That(received.Where(i => i.Kind != WireKind.End), Is.Empty, $"nothing but the close arrives; received: {stream.Transcript}");
+            Assert.That(nginx.ErrorLog(), Does.Contain("upstream timed out"), "nginx logs why it closed the stream");
+        });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task StaticFiles_ThroughNginx_IndexAndScriptServedWithTypes()
+    {
+        // Arrange
+        await using var server = TestServer.Start(o => o.Root = RepoPaths.Public);
+        await using var nginx = await Nginx.StartAsync(server.Port);
+        using var http = NewHttpClient(nginx.Port);
+        string expectedIndex = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Public, "index.html"));
+
+        // Act
+        using var index = await http.GetAsync("/");
+        string indexBody = await index.Content.ReadAsStringAsync();
+        using var script = await http.GetAsync("/app.js");
+        string scriptBody = await script.Content.ReadAsStringAsync();
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(index.StatusCode, Is.EqualTo(HttpStatusCode.OK), "GET / through nginx");
+            Assert.That(indexBody, Is.EqualTo(expectedIndex), "GET / body: public/index.html");
+            Assert.That(index.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"), "GET / Content-Type");
+            Assert.That(script.StatusCode, Is.EqualTo(HttpStatusCode.OK), "GET /app.js through nginx");
+            Assert.That(script.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/javascript"), $"GET /app.js Content-Type: {script.Content.Headers.ContentType}");
+            Assert.That(scriptBody, Does.Contain("new EventSource("), "GET /app.js body");
+        });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Publish_PostThroughNginxFromLoopback_AllowedAndDelivered()
+    {
+        // Arrange
+        await using var server = TestServer.Start();
+        await using var nginx = await Nginx.StartAsync(server.Port);
+        using var stream = await WireStream.OpenAsync(nginx.Port, "/sse?topic=proxied");
+        bool subscribed = await Polling.UntilAsync(() => server.Hub.CountSubscribers("proxied") == 1, SettleTimeout);
+        using var http = NewHttpClient(nginx.Port);
+
+        // Act
+        using var response = await http.PostAsync("/publish", new FormUrlEncodedContent([new("topic", "proxied"), new("data", "through nginx")]));
+        string id = (await response.Content.ReadAsStringAsync()).Trim();
+        WireItem? delivered = null;
+        var wait = Stopwatch.StartNew();
+        while (delivered is null && wait.Elapsed < ReadTimeout)
+        {
+            var item = await stream.ReadItemAsync(ReadTimeout - wait.Elapsed);
+            if (item is null || item.Kind is WireKind.Event or WireKind.End)
+            {
+                delivered = item;
+                break;
+            }
+        }
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(subscribed, Is.True, "the stream subscribed through nginx");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"POST /publish through nginx from 127.0.0.1 answered '{id}'");
+            Assert.That(delivered?.Kind, Is.EqualTo(WireKind.Event), $"the published event on the proxied stream; received: {stream.Transcript}");
+            Assert.That(delivered?.Data, Is.EqualTo("through nginx"), "its data");
+            Assert.That(delivered?.Id, Is.EqualTo(id), "its id is the one /publish returned");
+        });
+    }
+
+    private static HttpClient NewHttpClient(int port) =>
+        new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = ReadTimeout };
+
+    private static DateTime SentTime(WireItem tick)
+    {
+        using var json = JsonDocument.Parse(tick.Data);
+        return DateTime.Parse(json.RootElement.GetProperty("time").GetString()!, CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+    }
+
+    private static int FreeTcpPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>Debian's nginx running deploy/nginx.conf, ports and paths rewritten into a private temp folder.</summary>
+    private sealed class Nginx : IAsyncDisposable
+    {
+        private const string Executable = "/usr/sbin/nginx";
+        private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
+        private readonly Process _process;
+        private readonly string _folder;
+        private readonly ConcurrentQueue<string> _output;
+
+        private Nginx(Process process, string folder, int port, ConcurrentQueue<string> output)
+        {
+            _process = process;
+            _folder = folder;
+            Port = port;
+            _output = output;
+        }
+
+        public int Port { get; }
+
+        private string ErrorLogPath => Path.Combine(_folder, "error.log");
+
+        public static async Task<Nginx> StartAsync(int upstreamPort, string? proxyReadTimeout = null)
+        {
+            if (!File.Exists(Executable))
+            {
+                Assert.Fail($"nginx tests need {Executable}: install nginx (apt-get install -y nginx)");
+            }
+
+            string folder = Directory.CreateTempSubdirectory("rawsse-nginx-").FullName;
+            // nginx's workers run as an unprivileged user when the master is root: let them reach the temp paths.
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                    UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            }
+
+            int port = FreeTcpPort();
+            string config = await File.ReadAllTextAsync(RepoPaths.NginxConf);
+            config = Rewrite(config, "server 127.0.0.1:8080;", $"server 127.0.0.1:{upstreamPort};");
+            config = Rewrite(config, "listen 80;", $"listen 127.0.0.1:{port};");
+            if (proxyReadTimeout is not null)
+            {
+                config = Rewrite(config, "proxy_read_timeout 1h;", $"proxy_read_timeout {proxyReadTimeout};");
+            }
+
+            // The packaged temp paths (/var/lib/nginx/...) may not exist or be writable: keep everything in the folder.
+            config = Rewrite(config, "http {", "http {\n" + string.Concat(
+                new[] { "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }.Select(p => $"    {p}_temp_path {folder}/{p}_temp;\n")));
+            config = $"daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log info;\n\n" + config;
+            string configPath = Path.Combine(folder, "nginx.conf");
+            await File.WriteAllTextAsync(configPath, config);
+
+            var output = new ConcurrentQueue<string>();
+            var start = new ProcessStartInfo(Executable)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var argument in new[] { "-p", folder + "/", "-c", configPath, "-e", Path.Combine(folder, "error.log") })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            var process = new Process { StartInfo = start };
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var nginx = new Nginx(process, folder, port, output);
+            try
+            {
+                await nginx.WaitUntilListeningAsync();
+                return nginx;
+            }
+            catch
+            {
+                await nginx.DisposeAsync();
+                throw;
+            }
+        }
+
+        public string ErrorLog()
+        {
+            try
+            {
+                return File.Exists(ErrorLogPath) ? File.ReadAllText(ErrorLogPath) : "(no error.log)";
+            }
+            catch (IOException ex)
+            {
+                return $"(error.log unreadable: {ex.Message})";
+            }
+        }
+
+        private async Task WaitUntilListeningAsync()
+        {
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                if (_process.HasExited)
+                {
+                    Assert.Fail($"nginx exited with {_process.ExitCode} before listening on {Port}; output: {string.Join(" | ", _output)}; error.log: {ErrorLog()}");
+                }
+
+                using var probe = new TcpClient(AddressFamily.InterNetwork);
+                try
+                {
+                    await probe.ConnectAsync(IPAddress.Loopback, Port).WaitAsync(TimeSpan.FromSeconds(1));
+                    return;
+                }
+                catch (Exception ex) when (ex is SocketException or TimeoutException)
+                {
+                    if (deadline.Elapsed > StartTimeout)
+                    {
+                        Assert.Fail($"nginx did not accept connections on {Port} within {StartTimeout.TotalSeconds:F0} s; output: {string.Join(" | ", _output)}; error.log: {ErrorLog()}");
+                    }
+
+                    await Task.Delay(20);
+                }
+            }
+        }
+
+        private static string Rewrite(string config, string from, string to)
+        {
+            int count = (config.Length - config.Replace(from, "", StringComparison.Ordinal).Length) / from.Length;
+            Assert.That(count, Is.EqualTo(1), $"deploy/nginx.conf should contain '{from}' exactly once to be rewritten for the test");
+            return config.Replace(from, to, StringComparison.Ordinal);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (!_process.HasExited)
+                {
+                    // SIGKILL to the master and its workers: a killed master alone would leave workers listening.
+                    _process.Kill(entireProcessTree: true);
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    await _process.WaitForExitAsync(timeout.Token);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited on its own in between.
+            }
+            catch (OperationCanceledException)
+            {
+                // Still not reaped after SIGKILL; nothing more a test can do.
+            }
+            finally
+            {
+                _process.Dispose();
+                try
+                {
+                    Directory.Delete(_folder, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+    }
+
+    private enum WireKind
+    {
+        Event,
+        Comment,
+        End,
+    }
+
+    /// <summary>A comment line, a dispatched event, or the end of the stream, stamped with the read that delivered it.</summary>
+    private sealed record WireItem(WireKind Kind, string? Id, string? Type, string Data, DateTime ArrivedUtc, long ArrivedTimestamp);
+
+    /// <summary>
+    /// An HTTP/1.1 event stream read over a raw socket: de-chunks nginx's chunked body and parses SSE lines,
+    /// stamping each item with the time of the read that delivered it (so batching would show).
+    /// </summary>
+    private sealed class WireStream : IDisposable
+    {
+        private readonly TcpClient _client;
+        private readonly NetworkStream _stream;
+        private readonly byte[] _buffer = new byte[16 * 1024];
+        private readonly List<byte> _raw = [];   // received, not yet de-chunked
+        private readonly List<byte> _body = [];  // de-chunked, not yet split into lines
+        private readonly StringBuilder _transcript = new();
+        private bool _chunked;
+        private long _chunkLeft = -1;             // -1: a chunk-size line is next; 0: the CRLF after a chunk is next
+        private bool _ended;
+        private DateTime _readUtc;
+        private long _readTimestamp;
+        private string? _id;
+        private string? _type;
+        private readonly List<string> _data = [];
+
+        private WireStream(TcpClient client)
+        {
+            _client = client;
+            _stream = client.GetStream();
+        }
+
+        public HttpResponse Head { get; private set; } = HttpResponse.ParseHead("HTTP/1.1 000 none");
+
+        public string Transcript => RawClient.Escape(_transcript.ToString());
+
+        public static async Task<WireStream> OpenAsync(int port, string target)
+        {
+            var client = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
+            try
+            {
+                await client.ConnectAsync(IPAddress.Loopback, port).WaitAsync(ReadTimeout);
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+
+            var wire = new WireStream(client);
+            try
+            {
+                byte[] request = Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
+                await wire._stream.WriteAsync(request).AsTask().WaitAsync(ReadTimeout);
+                await wire.ReadHeadAsync();
+                return wire;
+            }
+            catch
+            {
+                wire.Dispose();
+                throw;
+            }
+        }
+
+        private async Task ReadHeadAsync()
+        {
+            using var cts = new CancellationTokenSource(ReadTimeout);
+            while (true)
+            {
+                int end = IndexOf(_raw, "\r\n\r\n"u8);
+                if (end >= 0)
+                {
+                    Head = HttpResponse.ParseHead(Encoding.Latin1.GetString([.. _raw.Take(end + 4)]));
+                    _raw.RemoveRange(0, end + 4);
+                    _chunked = Head.Headers.TryGetValue("transfer-encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase);
+                    Dechunk();
+                    return;
+                }
+
+                int n;
+                try
+                {
+                    n = await _stream.ReadAsync(_buffer, cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new TimeoutException($"no response head within {ReadTimeout.TotalSeconds:F0} s; received: '{RawClient.Escape(Encoding.Latin1.GetString([.. _raw]))}'");
+                }
+
+                if (n == 0)
+                {
+                    throw new EndOfStreamException($"closed before the response head; received: '{RawClient.Escape(Encoding.Latin1.GetString([.. _raw]))}'");
+                }
+
+                Stamp();
+                _raw.AddRange(_buffer.AsSpan(0, n));
+            }
+        }
+
+        /// <summary>The next comment, event or end of stream; null when nothing arrives within <paramref name="timeout"/>.</summary>
+        public async Task<WireItem?> ReadItemAsync(TimeSpan timeout)
+        {
+            if (timeout <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            using var cts = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                if (TryTakeItem(out var item))
+                {
+                    return item;
+                }
+
+                if (_ended)
+                {
+                    return new WireItem(WireKind.End, null, null, "", _readUtc, _readTimestamp);
+                }
+
+                int n;
+                try
+                {
+                    n = await _stream.ReadAsync(_buffer, cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+                catch (IOException)
+                {
+                    n = 0; // a reset ends the stream too
+                }
+
+                Stamp();
+                if (n == 0)
+                {
+                    _transcript.Append("<EOF>");
+                    _ended = true;
+                    continue;
+                }
+
+                _raw.AddRange(_buffer.AsSpan(0, n));
+                Dechunk();
+            }
+        }
+
+        private void Stamp()
+        {
+            _readUtc = DateTime.UtcNow;
+            _readTimestamp = Stopwatch.GetTimestamp();
+        }
+
+        // RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, chunk-data CRLF; a zero size ends the body.
+        private void Dechunk()
+        {
+            if (!_chunked)
+            {
+                _body.AddRange(_raw);
+                _raw.Clear();
+                return;
+            }
+
+            while (true)
+            {
+                if (_chunkLeft < 0)
+                {
+                    int eol = IndexOf(_raw, "\r\n"u8);
+                    if (eol < 0)
+                    {
+                        return;
+                    }
+
+                    string sizeText = Encoding.ASCII.GetString([.. _raw.Take(eol)]).Split(';')[0].Trim();
+                    _raw.RemoveRange(0, eol + 2);
+                    _chunkLeft = long.Parse(sizeText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+                    if (_chunkLeft == 0)
+                    {
+                        _transcript.Append("<last chunk>");
+                        _ended = true;
+                        return;
+                    }
+                }
+                else if (_chunkLeft == 0)
+                {
+                    if (_raw.Count < 2)
+                    {
+                        return;
+                    }
+
+                    _raw.RemoveRange(0, 2);
+                    _chunkLeft = -1;
+                }
+                else
+                {
+                    int take = (int)Math.Min(_chunkLeft, _raw.Count);
+                    if (take == 0)
+                    {
+                        return;
+                    }
+
+                    _body.AddRange(_raw.Take(take));
+                    _raw.RemoveRange(0, take);
+                    _chunkLeft -= take;
+                }
+            }
+        }
+
+        // WHATWG HTML §9.2.6: lines end in LF (or CR/CRLF; RawSse writes LF); ':' starts a comment; a blank line dispatches.
+        private bool TryTakeItem(out WireItem item)
+        {
+            while (true)
+            {
+                int eol = _body.IndexOf((byte)'\n');
+                if (eol < 0)
+                {
+                    item = null!;
+                    return false;
+                }
+
+                string line = Encoding.UTF8.GetString([.. _body.Take(eol)]).TrimEnd('\r');
+                _body.RemoveRange(0, eol + 1);
+                _transcript.Append(line).Append('\n');
+                if (line.Length == 0)
+                {
+                    bool dispatch = _data.Count > 0;
+                    item = new WireItem(WireKind.Event, _id, _type, string.Join('\n', _data), _readUtc, _readTimestamp);
+                    _type = null;
+                    _data.Clear();
+                    if (dispatch)
+                    {
+                        return true;
+                    }
+
+                    continue; // a block with no data (the opening "retry:") dispatches nothing
+                }
+
+                if (line[0] == ':')
+                {
+                    item = new WireItem(WireKind.Comment, null, null, line[1..], _readUtc, _readTimestamp);
+                    return true;
+                }
+
+                int colon = line.IndexOf(':');
+                string field = colon < 0 ? line : line[..colon];
+                string value = colon < 0 ? "" : line[(colon + 1)..];
+                if (value.StartsWith(' '))
+                {
+                    value = value[1..];
+                }
+
+                switch (field)
+                {
+                    case "id":
+                        _id = value;
+                        break;
+                    case "event":
+                        _type = value;
+                        break;
+                    case "data":
+                        _data.Add(value);
+                        break;
+                }
+            }
+        }
+
+        private static int IndexOf(List<byte> bytes, ReadOnlySpan<byte> marker)
+        {
+            for (int i = 0; i + marker.Length <= bytes.Count; i++)
+            {
+                bool match = true;
+                for (int j = 0; j < marker.Length && match; j++)
+                {
+                    match = bytes[i + j] == marker[j];
+                }
+
+                if (match)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        public void Dispose()
+        {
+            _stream.Dispose();
+            _client.Dispose();
+        }
+    }
+}
