@@ -169,6 +169,10 @@ internal sealed class Connection : IThreadPoolWorkItem
                 {
                     _server.RemoveSubscriber(this, _subscriber, _closeReason!.Value);
                     _server.ReleaseStream(RemoteAddress);
+                    // Let a send in flight finish before the socket closes, or the close would be a reset. The
+                    // sweep's write timeout still applies to it, through the Responding phase.
+                    EnterPhase(PhaseResponding);
+                    await _subscriber.StopAsync().ConfigureAwait(false);
                 }
 
                 await _reader.CompleteAsync().ConfigureAwait(false);
@@ -265,12 +269,23 @@ internal sealed class Connection : IThreadPoolWorkItem
 
             _reader.AdvanceTo(consumed);
             needMore = false;
+            if (_request.ContentLength <= 0)
+            {
+                EnterPhase(PhaseResponding); // the request is complete: the request timeout no longer applies
+            }
+
             bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
             _request.Reset();
             if (!keepAlive)
             {
                 await FlushAsync().ConfigureAwait(false);
                 SetCloseReason(DisconnectReason.Completed);
+                if (_subscriber is null && Volatile.Read(ref _aborted) == 0)
+                {
+                    // RFC 9112 §9.6: close in stages, so requests the client already sent do not reset the answer away.
+                    await LingeringCloseAsync().ConfigureAwait(false);
+                }
+
                 return;
             }
 
@@ -634,12 +649,13 @@ internal sealed class Connection : IThreadPoolWorkItem
             var result = await _reader.ReadAsync().ConfigureAwait(false);
             if (result.IsCanceled)
             {
-                if (_stopping)
+                if (!_stopping)
                 {
-                    SetCloseReason(DisconnectReason.ServerStopping);
-                    await _subscriber.CompleteAsync().ConfigureAwait(false);
+                    continue; // a request timeout that raced with the switch to streaming; streams are exempt
                 }
 
+                SetCloseReason(DisconnectReason.ServerStopping);
+                await _subscriber.CompleteAsync().ConfigureAwait(false);
                 return false;
             }
 

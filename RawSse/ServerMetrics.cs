@@ -83,7 +83,7 @@ internal sealed class ServerMetrics : IDisposable
         }
 
         text.Append("# HELP rawsse_requests_rejected_total Requests rejected, by status.\n# TYPE rawsse_requests_rejected_total counter\n");
-        foreach (var (status, count) in _rejections.OrderBy(p => p.Key))
+        foreach (var (status, count) in _rejections.ToArray().OrderBy(p => p.Key)) // a snapshot: statuses are added concurrently
         {
             text.Append("rawsse_requests_rejected_total{status=\"").Append(status).Append("\"} ").Append(count).Append('\n');
         }

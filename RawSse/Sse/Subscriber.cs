@@ -24,7 +24,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private long _replayBytes;                     // guarded by _lock
     private bool _writing;                         // guarded by _lock: a writer is scheduled or running
     private bool _completing;                      // guarded by _lock: end the stream once the queue drains
-    private bool _faulted;                         // guarded by _lock
+    private bool _closed;                          // guarded by _lock: no more frames are queued or sent
+    private TaskCompletionSource? _idle;           // guarded by _lock: completed when a stopped writer has exited
 
     private long _writeStartedAt;                  // Environment.TickCount64 while a send is in flight, else 0
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
@@ -58,7 +59,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         DisconnectReason? fault = null;
         lock (_lock)
         {
-            if (_faulted || _completing)
+            if (_closed || _completing)
             {
                 return false;
             }
@@ -67,7 +68,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             {
                 if (_limits.Policy == SlowConsumerPolicy.Disconnect)
                 {
-                    _faulted = true;
+                    _closed = true;
                     fault = DisconnectReason.SlowConsumer;
                 }
                 else
@@ -114,7 +115,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
         lock (_lock)
         {
-            if (_faulted || _completing)
+            if (_closed || _completing)
             {
                 return;
             }
@@ -170,12 +171,12 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             if (!_completing)
             {
                 _completing = true;
-                if (!_writing && !_faulted)
+                if (!_writing && !_closed)
                 {
                     _writing = true;
                     ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
                 }
-                else if (_faulted)
+                else if (_closed)
                 {
                     _drained.TrySetResult();
                 }
@@ -183,6 +184,34 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
 
         return _drained.Task;
+    }
+
+    /// <summary>
+    /// Stops the stream's writer: nothing more is queued or sent. Completes once no send is in flight, so the
+    /// socket can then be closed gracefully (closing it under a pending send would reset the connection).
+    /// </summary>
+    public Task StopAsync()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            _queue.Clear();
+            _queuedBytes = _replayBytes = _replayFrames = 0;
+            if (!_writing)
+            {
+                return Task.CompletedTask;
+            }
+
+            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _idle.Task;
+        }
+    }
+
+    // Called under _lock whenever the writer exits.
+    private void WriterExited()
+    {
+        _writing = false;
+        _idle?.TrySetResult();
     }
 
     /// <summary>True when a send has been in flight for longer than <paramref name="timeoutMs"/> (checked by the shared sweep).</summary>
@@ -205,9 +234,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 ReadOnlyMemory<byte> payload;
                 lock (_lock)
                 {
-                    if (_faulted)
+                    if (_closed)
                     {
-                        _writing = false;
+                        WriterExited();
                         return;
                     }
 
@@ -215,7 +244,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                     {
                         if (!_completing)
                         {
-                            _writing = false;
+                            WriterExited();
                             return;
                         }
 
@@ -239,6 +268,11 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
             // Completing and drained: half-close so the client reads a clean end of stream.
             _socket.Shutdown(SocketShutdown.Send);
+            lock (_lock)
+            {
+                WriterExited();
+            }
+
             _drained.TrySetResult();
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
@@ -246,8 +280,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             Volatile.Write(ref _writeStartedAt, 0);
             lock (_lock)
             {
-                _faulted = true;
-                _writing = false;
+                _closed = true;
+                WriterExited();
                 _queue.Clear();
                 _queuedBytes = _replayBytes = _replayFrames = 0;
             }
