@@ -132,4 +132,6 @@ command.SetAction(async (result, _) =>
     }
 });
 
-return await parsed.InvokeAsync();
+// The server handles SIGINT/SIGTERM itself (graceful stop); System.CommandLine's own handler would race it
+// and, on a second signal after the action returned, cancel a disposed token.
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
