@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace RawSse.Tests;
+
+/// <summary>The executable as a user runs it: its listening line, its options, and SIGTERM with streams open.</summary>
+[TestFixture]
+public sealed partial class ProcessTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+
+    [Test]
+    public async Task Run_Sigterm_WithStreamsOpen_StreamsEndCleanlyAndExitsZero()
+    {
+        // Arrange: the real executable on a free port, with three streams that have each seen a tick.
+        using var process = StartServer("--port", "0", "--interval", "100", "--shutdown-timeout", "1000", "--root", RepoPaths.Public);
+        int port = await ReadListeningPortAsync(process);
+        var clients = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(Deadline);
+                await socket.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                clients.Add(socket);
+                await ReadUntilAsync(socket, "event: tick");
+            }
+
+            // Act
+            var clock = Stopwatch.StartNew();
+            Assert.That(kill(process.Id, SIGTERM), Is.Zero, "kill(SIGTERM) failed");
+            bool exited = await WaitForExitAsync(process, TimeSpan.FromSeconds(3));
+
+            // Assert: each stream reads a clean end (0 from a read, not a reset), and the process exits 0 within the grace period.
+            foreach (var socket in clients)
+            {
+                Assert.That(await ReadToCleanEndAsync(socket), Is.True, "a stream did not end with a clean EOF");
+            }
+
+            Assert.That(exited, Is.True, $"still running {clock.Elapsed.TotalSeconds:F1} s after SIGTERM");
+            Assert.That(process.ExitCode, Is.Zero, await process.StandardError.ReadToEndAsync());
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "exit took longer than the 1 s grace period allows");
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [TestCase("--port", "70000")]
+    [TestCase("--port", "x")]
+    [TestCase("--bogus")]
+    [TestCase("--bind", "not-an-address")]
+    [TestCase("--root", "/nonexistent/rawsse")]
+    [TestCase("--slow-consumer", "sometimes")]
+    public async Task Run_BadOption_ClearMessageAndExitCode2(params string[] args)
+    {
+        using var process = StartServer(args);
+
+        bool exited = await WaitForExitAsync(process, Deadline);
+        string error = await process.StandardError.ReadToEndAsync();
+
+        Assert.That(exited, Is.True, "did not exit on a bad option");
+        Assert.That(process.ExitCode, Is.EqualTo(2), $"stderr: {error}");
+        Assert.That(error, Does.StartWith("rawsse: "), "the message names the program and says what is wrong");
+    }
+
+    [Test]
+    public async Task Run_Help_ListsOptionsAndExitsZero()
+    {
+        using var process = StartServer("--help");
+
+        bool exited = await WaitForExitAsync(process, Deadline);
+        string output = await process.StandardOutput.ReadToEndAsync();
+
+        Assert.That(exited, Is.True);
+        Assert.That(process.ExitCode, Is.Zero);
+        Assert.That(output, Does.Contain("--port").And.Contain("--bind").And.Contain("--root").And.Contain("--interval").And.Contain("--publish-token"));
+    }
+
+    private static Process StartServer(params string[] args)
+    {
+        // The project reference puts RawSse.dll beside the tests; run it as `dotnet run` would, but without a build.
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RawSse.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start RawSse");
+    }
+
+    private static async Task<int> ReadListeningPortAsync(Process process)
+    {
+        using var cts = new CancellationTokenSource(Deadline);
+        string? line = await process.StandardOutput.ReadLineAsync(cts.Token);
+        var match = ListeningLine().Match(line ?? "");
+        Assert.That(match.Success, Is.True, $"expected the listening line, got '{line}'");
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task ReadUntilAsync(Socket socket, string marker)
+    {
+        using var cts = new CancellationTokenSource(Deadline);
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().Contains(marker, StringComparison.Ordinal))
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            Assert.That(n, Is.GreaterThan(0), $"closed before '{marker}'; got: {received}");
+            received.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+    }
+
+    private static async Task<bool> ReadToCleanEndAsync(Socket socket)
+    {
+        using var cts = new CancellationTokenSource(Deadline);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout)
+    {
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"^RawSse listening on http://[^:]+:(\d+)/")]
+    private static partial Regex ListeningLine();
+
+    private const int SIGTERM = 15;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+}
