@@ -58,7 +58,7 @@ public sealed class BrowserTests
     {
         // Arrange: one hub shared by both servers, so ids and the replay ring carry over the restart.
         var hub = new Hub(1000);
-        int port = FreeTcpPort();
+        int port = Loopback.FreeTcpPort();
         Server? serverA = null;
         Server? serverB = null;
         try
@@ -256,15 +256,6 @@ public sealed class BrowserTests
                 throw;
             }
         }
-    }
-
-    private static int FreeTcpPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private static bool IsStrictlyIncreasing(IReadOnlyList<string> ids)

@@ -29,12 +29,6 @@ public sealed class ChurnTests
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ChurnBudget = TimeSpan.FromSeconds(60);
 
-    // Client sockets bind to 127.0.0.2 … 127.0.0.50 to spread their ephemeral ports.
-    private static readonly IPAddress[] s_sources =
-        [.. Enumerable.Range(2, 49).Select(i => new IPAddress(new byte[] { 127, 0, 0, (byte)i }))];
-
-    private enum ReadEnd { Eof, Reset, Timeout }
-
     // ---- churn -----------------------------------------------------------------------------------------
 
     [Test]
@@ -93,7 +87,7 @@ public sealed class ChurnTests
             o.MaxQueuedEvents = 100_000;
         }, LogLevel.Warning);
         int fdBefore = await WarmUpAsync(server);
-        var client = NewSocket(receiveBufferSize: 8 * 1024);
+        var client = RawSocket.Create(receiveBufferSize: 8 * 1024);
         await SubscribeAsync(client, server, "big", cancellationToken);
         string data = new('x', 32 * 1024);
         long published = 0, received = 0;
@@ -138,7 +132,7 @@ public sealed class ChurnTests
         long unreadAtReset = Interlocked.Read(ref published) - Interlocked.Read(ref received);
 
         // Act
-        Reset(client);
+        RawSocket.Reset(client);
         Volatile.Write(ref resetDone, 1);
         bool released = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
         await publisher.WaitAsync(SettleTimeout, cancellationToken);
@@ -163,13 +157,13 @@ public sealed class ChurnTests
         // Arrange
         await using var server = TestServer.Start(configure: null, LogLevel.Warning);
         int fdBefore = await WarmUpAsync(server);
-        var client = NewSocket();
+        var client = RawSocket.Create();
         await client.ConnectAsync(server.EndPoint, cancellationToken).AsTask().WaitAsync(ReadTimeout, cancellationToken);
 
         // Act: the request, then FIN at once; the client still reads.
-        await SendAllAsync(client, "GET /sse HTTP/1.1\r\nHost: half\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), cancellationToken);
+        await RawSocket.SendAllAsync(client, "GET /sse HTTP/1.1\r\nHost: half\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), cancellationToken);
         client.Shutdown(SocketShutdown.Send);
-        var (end, bytes) = await ReadToEndAsync(client, ReadTimeout, cancellationToken);
+        var (end, bytes) = await RawSocket.ReadToEndAsync(client, ReadTimeout, cancellationToken);
         string text = Encoding.UTF8.GetString(bytes);
         bool releasedWhileClientOpen = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
         client.Dispose();
@@ -204,7 +198,7 @@ public sealed class ChurnTests
             o.MaxQueuedEvents = 100_000;
         }, LogLevel.Warning);
         int fdBefore = await WarmUpAsync(server);
-        var client = NewSocket(receiveBufferSize: 4 * 1024);
+        var client = RawSocket.Create(receiveBufferSize: 4 * 1024);
         await SubscribeAsync(client, server, "slow", cancellationToken); // reads the response head, and then never again
         var data = new string('s', 64 * 1024);
         int published = 0;
@@ -256,7 +250,7 @@ public sealed class ChurnTests
         {
             for (int i = 0; i < Subscribers; i++)
             {
-                var client = NewSocket(source: s_sources[i % s_sources.Length]);
+                var client = RawSocket.Create(source: Loopback.Sources[i % Loopback.Sources.Length]);
                 clients.Add(client);
                 await SubscribeAsync(client, server, Hub.DefaultTopic, cancellationToken);
             }
@@ -265,7 +259,7 @@ public sealed class ChurnTests
             // Two ticks delivered to every stream: the writes are running when the stop begins.
             long deliveriesAtStart = server.Server.Metrics.Deliveries;
             bool ticking = await Polling.UntilAsync(() => server.Server.Metrics.Deliveries >= deliveriesAtStart + (2 * Subscribers), SettleTimeout);
-            var readers = clients.Select(c => ReadToEndAsync(c, TimeSpan.FromSeconds(10), cancellationToken)).ToArray();
+            var readers = clients.Select(c => RawSocket.ReadToEndAsync(c, TimeSpan.FromSeconds(10), cancellationToken)).ToArray();
             var limit = server.Server.Options.ShutdownTimeout + TimeSpan.FromSeconds(1);
             var stopwatch = Stopwatch.StartNew();
 
@@ -323,7 +317,7 @@ public sealed class ChurnTests
                 bool clean = i % 2 == 0;
                 try
                 {
-                    var end = await SubscribeAndVanishAsync(server.EndPoint, s_sources[i % s_sources.Length], clean, cancellationToken);
+                    var end = await SubscribeAndVanishAsync(server.EndPoint, Loopback.Sources[i % Loopback.Sources.Length], clean, cancellationToken);
                     Interlocked.Increment(ref completed);
                     if (end == ReadEnd.Reset)
                     {
@@ -353,9 +347,9 @@ public sealed class ChurnTests
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(CycleTimeout);
-        using var socket = NewSocket(source: source);
+        using var socket = RawSocket.Create(source: source);
         await socket.ConnectAsync(endPoint, deadline.Token);
-        await SendAllAsync(socket, "GET /sse HTTP/1.1\r\nHost: churn\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), deadline.Token);
+        await RawSocket.SendAllAsync(socket, "GET /sse HTTP/1.1\r\nHost: churn\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), deadline.Token);
         string head = await ReadHeadAsync(socket, deadline.Token);
         if (!head.StartsWith("HTTP/1.1 200 ", StringComparison.Ordinal) || !head.Contains("Content-Type: text/event-stream\r\n", StringComparison.Ordinal))
         {
@@ -366,11 +360,11 @@ public sealed class ChurnTests
         {
             // Shutdown, not Close: closing with unread ticks in the receive buffer would send an RST.
             socket.Shutdown(SocketShutdown.Send);
-            var (end, _) = await ReadToEndAsync(socket, CycleTimeout, deadline.Token);
+            var (end, _) = await RawSocket.ReadToEndAsync(socket, CycleTimeout, deadline.Token);
             return end;
         }
 
-        Reset(socket);
+        RawSocket.Reset(socket);
         return ReadEnd.Eof;
     }
 
@@ -379,7 +373,7 @@ public sealed class ChurnTests
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(ReadTimeout);
         await client.ConnectAsync(server.EndPoint, deadline.Token);
-        await SendAllAsync(client, Encoding.ASCII.GetBytes($"GET /sse?topic={topic} HTTP/1.1\r\nHost: fault\r\nAccept: text/event-stream\r\n\r\n"), deadline.Token);
+        await RawSocket.SendAllAsync(client, Encoding.ASCII.GetBytes($"GET /sse?topic={topic} HTTP/1.1\r\nHost: fault\r\nAccept: text/event-stream\r\n\r\n"), deadline.Token);
         string head = await ReadHeadAsync(client, deadline.Token);
         Assert.That(head, Does.StartWith("HTTP/1.1 200 ").And.Contain("text/event-stream"), "the stream's response head");
         Assert.That(await Polling.UntilAsync(() => server.Hub.CountSubscribers(topic) >= 1, ReadTimeout), Is.True, $"subscribed to {topic}");
@@ -411,68 +405,6 @@ public sealed class ChurnTests
                 throw new InvalidDataException("a response head longer than 16 KiB");
             }
         }
-    }
-
-    /// <summary>Reads until the server closes: a clean EOF (ReceiveAsync returns 0), a reset, or the deadline.</summary>
-    private static async Task<(ReadEnd End, byte[] Bytes)> ReadToEndAsync(Socket socket, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        var received = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        try
-        {
-            while (true)
-            {
-                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
-                if (n == 0)
-                {
-                    return (ReadEnd.Eof, received.ToArray());
-                }
-
-                received.Write(buffer, 0, n);
-            }
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
-        {
-            return (ReadEnd.Reset, received.ToArray());
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-        {
-            return (ReadEnd.Timeout, received.ToArray());
-        }
-    }
-
-    private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        while (!data.IsEmpty)
-        {
-            int sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken);
-            data = data[sent..];
-        }
-    }
-
-    private static Socket NewSocket(IPAddress? source = null, int receiveBufferSize = 0)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        if (receiveBufferSize > 0)
-        {
-            socket.ReceiveBufferSize = receiveBufferSize; // before connecting, so the window is small from the start
-        }
-
-        if (source is not null)
-        {
-            socket.Bind(new IPEndPoint(source, 0));
-        }
-
-        return socket;
-    }
-
-    /// <summary>Closes with an RST (linger 0), which also leaves no TIME_WAIT behind.</summary>
-    private static void Reset(Socket socket)
-    {
-        socket.LingerState = new LingerOption(true, 0);
-        socket.Dispose();
     }
 
     /// <summary>One exchange first, so the socket engine, thread pool and JIT hold their descriptors before the baseline.</summary>

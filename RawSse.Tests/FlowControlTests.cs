@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using RawSse.Sse;
@@ -17,7 +15,6 @@ namespace RawSse.Tests;
 [TestFixture]
 public sealed partial class FlowControlTests
 {
-    private const string RetryFrame = "retry: 2000\n\n";
     private const string HeartbeatFrame = ":\n";
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
@@ -28,8 +25,8 @@ public sealed partial class FlowControlTests
         // Arrange
         var interval = TimeSpan.FromMilliseconds(200);
         await using var server = TestServer.Start(o => o.HeartbeatInterval = interval);
-        using var client = await OpenStreamAsync(server, "/sse?topic=a");
-        await WaitForSubscribersAsync(server, 1);
+        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: note when each of four heartbeats arrives.
         var clock = Stopwatch.StartNew();
@@ -57,8 +54,8 @@ public sealed partial class FlowControlTests
         // Arrange
         const int EventCount = 20;
         await using var server = TestServer.Start(o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200));
-        using var client = await OpenStreamAsync(server, "/sse?topic=a");
-        await WaitForSubscribersAsync(server, 1);
+        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: an event every 50 ms for about a second; the stream is never quiet for the heartbeat interval.
         var publisher = Task.Run(async () =>
@@ -73,14 +70,14 @@ public sealed partial class FlowControlTests
                 }
             }
         });
-        string received = await client.ReadUntilAsync(NumberedFrame(EventCount), TimeSpan.FromSeconds(5));
+        string received = await client.ReadUntilAsync(SseStream.NumberedFrame(EventCount), TimeSpan.FromSeconds(5));
         await publisher.WaitAsync(ReadTimeout);
 
         // Then, quiet: heartbeats are on, so one does come once the events stop.
         string afterwards = await client.ReadUntilAsync("\n", TimeSpan.FromSeconds(2));
 
         // Assert
-        string expected = string.Concat(Enumerable.Range(1, EventCount).Select(NumberedFrame));
+        string expected = string.Concat(Enumerable.Range(1, EventCount).Select(SseStream.NumberedFrame));
         Assert.Multiple(() =>
         {
             Assert.That(RawClient.Escape(received), Is.EqualTo(RawClient.Escape(expected)), "the 20 events and nothing between them");
@@ -93,8 +90,8 @@ public sealed partial class FlowControlTests
     {
         // Arrange
         await using var server = TestServer.Start(o => o.HeartbeatInterval = TimeSpan.Zero);
-        using var client = await OpenStreamAsync(server, "/sse?topic=a");
-        await WaitForSubscribersAsync(server, 1);
+        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: this read is expected to reach its deadline.
         string? arrived = null;
@@ -113,7 +110,7 @@ public sealed partial class FlowControlTests
         Assert.Multiple(() =>
         {
             Assert.That(arrived, Is.Null, $"expected nothing within 1 s, arrived: '{RawClient.Escape(arrived ?? "")}'");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(NumberedFrame(1))), "the quiet stream is still alive");
+            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(1))), "the quiet stream is still alive");
         });
     }
 
@@ -142,15 +139,15 @@ public sealed partial class FlowControlTests
         {
             for (int i = 0; i < StalledCount; i++)
             {
-                stalled.Add(await ConnectStalledAsync(server.EndPoint, "/sse?topic=a"));
+                stalled.Add(await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout));
             }
 
             for (int i = 0; i < ReaderCount; i++)
             {
-                readers.Add(await OpenStreamAsync(server, "/sse?topic=a"));
+                readers.Add(await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout));
             }
 
-            await WaitForSubscribersAsync(server, StalledCount + ReaderCount);
+            await server.WaitForSubscribersAsync(StalledCount + ReaderCount, SettleTimeout);
             string payload = new('x', 1000);
             var received = new int[ReaderCount];
             var readerTasks = readers.Select((r, n) => Task.Run(() => ReadNumberedAsync(r, EventCount, count => Volatile.Write(ref received[n], count)))).ToList();
@@ -218,9 +215,9 @@ public sealed partial class FlowControlTests
                 o.ReplayCapacity = 16;
             },
             LogLevel.Warning);
-        using var stalled = await ConnectStalledAsync(server.EndPoint, "/sse?topic=a");
-        using var reader = await OpenStreamAsync(server, "/sse?topic=a");
-        await WaitForSubscribersAsync(server, 2);
+        using var stalled = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
+        using var reader = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        await server.WaitForSubscribersAsync(2, SettleTimeout);
         var metrics = server.Server.Metrics;
 
         // Act: publish until the stalled queue has dropped, then as many again as it holds, so it holds the newest.
@@ -254,7 +251,7 @@ public sealed partial class FlowControlTests
         long drops = metrics.Drops;
 
         // Now the stalled client reads: what its kernel buffers held, then the newest events from its queue.
-        var stalledText = await ReadRawUntilAsync(stalled, Frame(published, payload), TimeSpan.FromSeconds(15));
+        var stalledText = await RawSocket.ReadUntilAsync(stalled.Client, Frame(published, payload), TimeSpan.FromSeconds(15));
         var ids = IdLine().Matches(stalledText).Select(m => int.Parse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture)).ToList();
 
         // Assert
@@ -289,8 +286,8 @@ public sealed partial class FlowControlTests
                 o.ReplayCapacity = 0;
             },
             LogLevel.Warning);
-        using var stalled = await ConnectStalledAsync(server.EndPoint, "/sse?topic=a");
-        await WaitForSubscribersAsync(server, 1);
+        using var stalled = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
+        await server.WaitForSubscribersAsync(1, SettleTimeout);
         string payload = new('z', 64 * 1024);
 
         // Act
@@ -341,10 +338,10 @@ public sealed partial class FlowControlTests
         listener.RecordObservableInstruments();
         var before = Snapshot(meterReadings);
 
-        using var a1 = await OpenStreamAsync(server, "/sse?topic=a");
-        using var a2 = await OpenStreamAsync(server, "/sse?topic=a");
-        using var b1 = await OpenStreamAsync(server, "/sse?topic=b");
-        await WaitForSubscribersAsync(server, 3);
+        using var a1 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var a2 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var b1 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=b", ReadTimeout);
+        await server.WaitForSubscribersAsync(3, SettleTimeout);
 
         // Act: 3 events to a (2 subscribers), 1 to b (1 subscriber): 7 deliveries.
         for (int i = 1; i <= 3; i++)
@@ -353,21 +350,21 @@ public sealed partial class FlowControlTests
         }
 
         server.Hub.Publish("b", new SseEvent("e4"));
-        string a1Got = await a1.ReadUntilAsync(NumberedFrame(3), ReadTimeout);
-        string a2Got = await a2.ReadUntilAsync(NumberedFrame(3), ReadTimeout);
-        string b1Got = await b1.ReadUntilAsync(NumberedFrame(4), ReadTimeout);
+        string a1Got = await a1.ReadUntilAsync(SseStream.NumberedFrame(3), ReadTimeout);
+        string a2Got = await a2.ReadUntilAsync(SseStream.NumberedFrame(3), ReadTimeout);
+        string b1Got = await b1.ReadUntilAsync(SseStream.NumberedFrame(4), ReadTimeout);
 
         // A replay hit (event 3 replayed: the 8th delivery) on a stream that then closes cleanly.
-        using (var resumed = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "2"))
+        using (var resumed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
         {
             string replayed = await resumed.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(RawClient.Escape(replayed), Is.EqualTo(RawClient.Escape(NumberedFrame(3))), "the replay after id 2");
+            Assert.That(RawClient.Escape(replayed), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
             resumed.Socket.Shutdown(SocketShutdown.Send);
             Assert.That(await resumed.WaitForCloseAsync(ReadTimeout), Is.True, "the server ends the stream after the client's FIN");
         }
 
         // A replay miss, on its own topic.
-        using var missed = await OpenStreamAsync(server, "/sse?topic=c", lastEventIdHeader: "nope");
+        using var missed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=c", ReadTimeout, lastEventIdHeader: "nope");
         string reset = await missed.ReadUntilAsync("\n\n", ReadTimeout);
 
         // A malformed head: whitespace between a field name and its colon.
@@ -400,8 +397,8 @@ public sealed partial class FlowControlTests
         var lines = text.Split('\n');
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(a1Got + a2Got), Is.EqualTo(RawClient.Escape(NumberedFrames(1, 3) + NumberedFrames(1, 3))), "both a streams got 1..3");
-            Assert.That(RawClient.Escape(b1Got), Is.EqualTo(RawClient.Escape(NumberedFrame(4))), "the b stream got 4");
+            Assert.That(RawClient.Escape(a1Got + a2Got), Is.EqualTo(RawClient.Escape(string.Concat(SseStream.NumberedFrames(1, 3)) + string.Concat(SseStream.NumberedFrames(1, 3)))), "both a streams got 1..3");
+            Assert.That(RawClient.Escape(b1Got), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(4))), "the b stream got 4");
             Assert.That(reset, Does.StartWith("event: reset\n"), "the unknown id got a reset");
             Assert.That(response!.Status, Is.EqualTo(200), $"head: {response.RawHead}");
             Assert.That(response.Headers.GetValueOrDefault("Content-Type"), Does.StartWith("text/plain"), $"head: {response.RawHead}");
@@ -475,58 +472,6 @@ public sealed partial class FlowControlTests
         return "ok";
     }
 
-    /// <summary>
-    /// A stream client that never reads: a small receive buffer, set before connecting so the window it
-    /// advertises stays small, and the request sent. The response and every event pile up in kernel buffers.
-    /// </summary>
-    private static async Task<TcpClient> ConnectStalledAsync(IPEndPoint endPoint, string target)
-    {
-        var client = new TcpClient(AddressFamily.InterNetwork) { ReceiveBufferSize = 4096 };
-        try
-        {
-            await client.ConnectAsync(endPoint).WaitAsync(ReadTimeout);
-            await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n")).AsTask().WaitAsync(ReadTimeout);
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Reads a raw socket until <paramref name="marker"/> has arrived; returns everything read.</summary>
-    private static async Task<string> ReadRawUntilAsync(TcpClient client, string marker, TimeSpan timeout)
-    {
-        var stream = client.GetStream();
-        var all = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        byte[] markerBytes = Encoding.UTF8.GetBytes(marker);
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            while (all.GetBuffer().AsSpan(0, (int)all.Length).IndexOf(markerBytes) < 0)
-            {
-                // Only the tail can newly hold the marker, but the whole search is cheap next to the socket reads.
-                int n = await stream.ReadAsync(buffer, cts.Token);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                all.Write(buffer, 0, n);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Reported below with what did arrive.
-        }
-
-        string text = Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length);
-        Assert.That(text, Does.Contain(marker), $"'{RawClient.Escape(marker)}' did not arrive within {timeout.TotalSeconds} s; {all.Length:N0} bytes did");
-        return text;
-    }
-
     private static int SlowestOf(int[] received)
     {
         int slowest = int.MaxValue;
@@ -539,40 +484,6 @@ public sealed partial class FlowControlTests
     }
 
     private static string Frame(int id, string data) => string.Create(CultureInfo.InvariantCulture, $"id: {id}\ndata: {data}\n\n");
-
-    private static string NumberedFrame(int i) => string.Create(CultureInfo.InvariantCulture, $"id: {i}\ndata: e{i}\n\n");
-
-    private static string NumberedFrames(int from, int to) => string.Concat(Enumerable.Range(from, to - from + 1).Select(NumberedFrame));
-
-    /// <summary>Sends the stream request and reads the head and the retry frame.</summary>
-    private static async Task<RawClient> OpenStreamAsync(TestServer server, string target, string? lastEventIdHeader = null)
-    {
-        var client = await server.ConnectAsync();
-        try
-        {
-            string header = lastEventIdHeader is null ? "" : $"Last-Event-ID: {lastEventIdHeader}\r\n";
-            await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: test\r\n{header}\r\n");
-            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
-            string retry = await client.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.Multiple(() =>
-            {
-                Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-                Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape(RetryFrame)), "the first frame");
-            });
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task WaitForSubscribersAsync(TestServer server, int expected)
-    {
-        bool reached = await Polling.UntilAsync(() => server.Hub.SubscriberCount == expected, SettleTimeout);
-        Assert.That(server.Hub.SubscriberCount, Is.EqualTo(expected), $"subscribers after waiting up to {SettleTimeout.TotalSeconds} s (reached: {reached})");
-    }
 
     [GeneratedRegex(@"^id: (\d+)$", RegexOptions.Multiline)]
     private static partial Regex IdLine();

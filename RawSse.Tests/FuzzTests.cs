@@ -38,10 +38,6 @@ public sealed class FuzzTests
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
-    // Client sockets bind to 127.0.0.2 … 127.0.0.50, so ~50 × 28k ephemeral ports are available.
-    private static readonly IPAddress[] s_sources =
-        [.. Enumerable.Range(2, 49).Select(i => new IPAddress(new byte[] { 127, 0, 0, (byte)i }))];
-
     private static ReadOnlySpan<byte> StatusPrefix => "HTTP/1.1 "u8;
     private static ReadOnlySpan<byte> RetryPrefix => "retry:"u8;
     private static ReadOnlySpan<byte> CrLf => "\r\n"u8;
@@ -101,7 +97,7 @@ public sealed class FuzzTests
                 string? failure;
                 try
                 {
-                    failure = await RunConnectionAsync(script, server.EndPoint, s_sources[index % s_sources.Length], stats, stop.Token);
+                    failure = await RunConnectionAsync(script, server.EndPoint, Loopback.Sources[index % Loopback.Sources.Length], stats, stop.Token);
                 }
                 catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
                 {
@@ -161,8 +157,7 @@ public sealed class FuzzTests
     private static async Task<string?> RunConnectionAsync(Script script, IPEndPoint endPoint, IPAddress source, Stats stats, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        socket.Bind(new IPEndPoint(source, 0));
+        using var socket = RawSocket.Create(source);
         using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             connect.CancelAfter(ConnectTimeout);
@@ -184,7 +179,7 @@ public sealed class FuzzTests
         {
             try
             {
-                await SendAllAsync(socket, payload.AsMemory(written, size), deadline.Token);
+                await RawSocket.SendAllAsync(socket, payload.AsMemory(written, size), deadline.Token);
                 written += size;
             }
             catch (SocketException ex)
@@ -200,7 +195,7 @@ public sealed class FuzzTests
             Interlocked.Increment(ref stats.WriteFailures);
             if (script.Expected is not null)
             {
-                Reset(socket);
+                RawSocket.ResetQuietly(socket);
                 return $"a write failed ({writeError}) although every head was valid";
             }
         }
@@ -210,14 +205,14 @@ public sealed class FuzzTests
         switch (script.Ending)
         {
             case Ending.ResetAfterWrite:
-                Reset(socket);
+                RawSocket.ResetQuietly(socket);
                 await receive;
                 Interlocked.Increment(ref stats.ClientResets);
                 RecordDuration(stats, started);
                 return null; // reset by us before reading: nothing to judge
 
             case Ending.ShutdownThenEof:
-                TryShutdownSend(socket);
+                RawSocket.TryShutdownSend(socket);
                 end = await receive;
                 break;
 
@@ -225,7 +220,7 @@ public sealed class FuzzTests
                 await Task.WhenAny(receive, streamStarted.Task);
                 if (!receive.IsCompleted)
                 {
-                    Reset(socket);
+                    RawSocket.ResetQuietly(socket);
                     weReset = true;
                     Interlocked.Increment(ref stats.ClientResets);
                 }
@@ -242,7 +237,7 @@ public sealed class FuzzTests
                 if (await Task.WhenAny(receive, streamStarted.Task) != receive)
                 {
                     // A (mutated) head opened a stream, which ends only when the client does: end it cleanly.
-                    TryShutdownSend(socket);
+                    RawSocket.TryShutdownSend(socket);
                 }
 
                 end = await receive;
@@ -251,7 +246,7 @@ public sealed class FuzzTests
 
         if (!weReset)
         {
-            Reset(socket); // after the server's close: no TIME_WAIT on either side
+            RawSocket.ResetQuietly(socket); // after the server's close: no TIME_WAIT on either side
         }
 
         RecordDuration(stats, started);
@@ -615,43 +610,6 @@ public sealed class FuzzTests
         {
             return $"{ex.GetType().Name}: {ex.Message}";
         }
-    }
-
-    // ---- sockets ---------------------------------------------------------------------------------------
-
-    private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        while (!data.IsEmpty)
-        {
-            int sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken);
-            data = data[sent..];
-        }
-    }
-
-    private static void TryShutdownSend(Socket socket)
-    {
-        try
-        {
-            socket.Shutdown(SocketShutdown.Send);
-        }
-        catch (SocketException)
-        {
-            // Already reset by the server: the read will say so.
-        }
-    }
-
-    /// <summary>Closes with an RST (linger 0): no TIME_WAIT is left behind, and the server sees a reset.</summary>
-    private static void Reset(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-        }
-
-        socket.Dispose();
     }
 
     // ---- seeds and reports -----------------------------------------------------------------------------

@@ -77,12 +77,8 @@ public sealed class HttpClientTests
         });
     }
 
-    private static HttpClient NewHttpClient(TestServer server) =>
-        new(new SocketsHttpHandler { UseProxy = false })
-        {
-            BaseAddress = new Uri($"http://127.0.0.1:{server.Port}/"),
-            Timeout = System.Threading.Timeout.InfiniteTimeSpan, // a stream is open-ended; the deadline token bounds each test
-        };
+    // A stream is open-ended: no client timeout, the deadline token bounds each test.
+    private static HttpClient NewHttpClient(TestServer server) => Loopback.NewHttpClient(server.Port, Timeout.InfiniteTimeSpan);
 
     // Returns what arrived before the deadline rather than throwing, so the assertion can show it.
     private static async Task<List<SseItem<string>>> TakeAsync(SseParser<string> parser, int count, CancellationToken cancellationToken)

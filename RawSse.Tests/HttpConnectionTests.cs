@@ -10,7 +10,7 @@ public sealed class HttpConnectionTests
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
 
-    private const string IndexBody = "<!DOCTYPE html><title>test</title><p>hello</p>\n";
+    private const string IndexBody = TestServer.IndexHtml;
 
     [Test]
     public async Task KeepAlive_ThreeRequestsOnOneConnection_EachGets200WithItsBody()

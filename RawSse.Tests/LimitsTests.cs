@@ -20,8 +20,7 @@ public sealed class LimitsTests
     private const int DefaultMaxRequestLineBytes = 8 * 1024;
     private const int DefaultMaxRequestHeadersBytes = 32 * 1024;
     private const int DefaultMaxRequestHeaderCount = 100;
-    private const string IndexBody = "<!DOCTYPE html><title>test</title><p>hello</p>\n"; // what TestServer writes
-    private const string FormContentType = "application/x-www-form-urlencoded";
+    private const string IndexBody = TestServer.IndexHtml;
 
     private static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
@@ -880,7 +879,7 @@ public sealed class LimitsTests
     }
 
     private static string PublishHead(int contentLength) =>
-        $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: {FormContentType}\r\nContent-Length: {contentLength.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
+        $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: {Publishing.FormContentType}\r\nContent-Length: {contentLength.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
 
     private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
 
@@ -923,19 +922,9 @@ public sealed class LimitsTests
 
         public static async Task<Peer> ConnectAsync(IPEndPoint server, IPAddress? bindTo = null, int? receiveBufferSize = null, bool startReading = true)
         {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var socket = RawSocket.Create(bindTo, receiveBufferSize ?? 0);
             try
             {
-                if (receiveBufferSize is int size)
-                {
-                    socket.ReceiveBufferSize = size; // before connecting, so the advertised window is small from the start
-                }
-
-                if (bindTo is not null)
-                {
-                    socket.Bind(new IPEndPoint(bindTo, 0));
-                }
-
                 await socket.ConnectAsync(server).WaitAsync(IoTimeout);
             }
             catch

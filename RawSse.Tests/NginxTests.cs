@@ -173,7 +173,7 @@ public sealed class NginxTests
         // Arrange
         await using var server = TestServer.Start(o => o.Root = RepoPaths.Public);
         await using var nginx = await Nginx.StartAsync(server.Port);
-        using var http = NewHttpClient(nginx.Port);
+        using var http = Loopback.NewHttpClient(nginx.Port, ReadTimeout);
         string expectedIndex = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Public, "index.html"));
 
         // Act
@@ -203,7 +203,7 @@ public sealed class NginxTests
         await using var nginx = await Nginx.StartAsync(server.Port);
         using var stream = await WireStream.OpenAsync(nginx.Port, "/sse?topic=proxied");
         bool subscribed = await Polling.UntilAsync(() => server.Hub.CountSubscribers("proxied") == 1, SettleTimeout);
-        using var http = NewHttpClient(nginx.Port);
+        using var http = Loopback.NewHttpClient(nginx.Port, ReadTimeout);
 
         // Act
         using var response = await http.PostAsync("/publish", new FormUrlEncodedContent([new("topic", "proxied"), new("data", "through nginx")]));
@@ -231,23 +231,11 @@ public sealed class NginxTests
         });
     }
 
-    private static HttpClient NewHttpClient(int port) =>
-        new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = ReadTimeout };
-
     private static DateTime SentTime(WireItem tick)
     {
         using var json = JsonDocument.Parse(tick.Data);
         return DateTime.Parse(json.RootElement.GetProperty("time").GetString()!, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
-    }
-
-    private static int FreeTcpPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>Debian's nginx running deploy/nginx.conf, ports and paths rewritten into a private temp folder.</summary>
@@ -287,7 +275,7 @@ public sealed class NginxTests
                     UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
             }
 
-            int port = FreeTcpPort();
+            int port = Loopback.FreeTcpPort();
             string config = await File.ReadAllTextAsync(RepoPaths.NginxConf);
             config = Rewrite(config, "server 127.0.0.1:8080;", $"server 127.0.0.1:{upstreamPort};");
             config = Rewrite(config, "listen 80;", $"listen 127.0.0.1:{port};");

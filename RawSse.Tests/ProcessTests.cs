@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace RawSse.Tests;
@@ -28,7 +27,7 @@ public sealed partial class ProcessTests
                 await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(Deadline);
                 await socket.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
                 clients.Add(socket);
-                await ReadUntilAsync(socket, "event: tick");
+                await RawSocket.ReadUntilAsync(socket, "event: tick", Deadline);
             }
 
             // Act
@@ -39,7 +38,8 @@ public sealed partial class ProcessTests
             // Assert: each stream reads a clean end (0 from a read, not a reset), and the process exits 0 within the grace period.
             foreach (var socket in clients)
             {
-                Assert.That(await ReadToCleanEndAsync(socket), Is.True, "a stream did not end with a clean EOF");
+                var (end, _) = await RawSocket.ReadToEndAsync(socket, Deadline);
+                Assert.That(end, Is.EqualTo(ReadEnd.Eof), "a stream did not end with a clean EOF");
             }
 
             Assert.That(exited, Is.True, $"still running {clock.Elapsed.TotalSeconds:F1} s after SIGTERM");
@@ -112,37 +112,6 @@ public sealed partial class ProcessTests
         var match = ListeningLine().Match(line ?? "");
         Assert.That(match.Success, Is.True, $"expected the listening line, got '{line}'");
         return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static async Task ReadUntilAsync(Socket socket, string marker)
-    {
-        using var cts = new CancellationTokenSource(Deadline);
-        var received = new StringBuilder();
-        var buffer = new byte[4096];
-        while (!received.ToString().Contains(marker, StringComparison.Ordinal))
-        {
-            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-            Assert.That(n, Is.GreaterThan(0), $"closed before '{marker}'; got: {received}");
-            received.Append(Encoding.UTF8.GetString(buffer, 0, n));
-        }
-    }
-
-    private static async Task<bool> ReadToCleanEndAsync(Socket socket)
-    {
-        using var cts = new CancellationTokenSource(Deadline);
-        var buffer = new byte[4096];
-        try
-        {
-            while (await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
-            {
-            }
-
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     private static async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
@@ -15,7 +14,6 @@ namespace RawSse.Tests;
 [TestFixture]
 public sealed class PublishTests
 {
-    private const string FormContentType = "application/x-www-form-urlencoded";
     private const string Token = "s3cret";
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
@@ -26,7 +24,7 @@ public sealed class PublishTests
     public async Task Publish_NoTokenFromLoopback_Returns200WithAssignedIdAndStreamGetsExactFrame()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -48,7 +46,7 @@ public sealed class PublishTests
     public async Task Publish_IdGiven_BodyIsThatIdAndFrameCarriesIt()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -69,7 +67,7 @@ public sealed class PublishTests
     public async Task Publish_TypeGiven_FrameHasEventLine()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -89,7 +87,7 @@ public sealed class PublishTests
     public async Task Publish_Retry5000_FrameHasRetryLine()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -102,7 +100,7 @@ public sealed class PublishTests
         {
             Assert.That(response.Status, Is.EqualTo(200), Describe(response));
             Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"retry: 5000\nid: {response.BodyText}\ndata: hello\n\n")));
-            Assert.That(ParseEvents(frame, out var retry), Has.Count.EqualTo(1));
+            Assert.That(SseStream.Parse(frame, out var retry), Has.Count.EqualTo(1));
             Assert.That(retry, Is.EqualTo(TimeSpan.FromMilliseconds(5000)), "a client's parser takes the retry");
         });
     }
@@ -111,7 +109,7 @@ public sealed class PublishTests
     public async Task Publish_DataWithLfCrLfAndCr_FrameHasOneDataLinePerLine()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -120,7 +118,7 @@ public sealed class PublishTests
         string frame = await stream.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        var events = ParseEvents(frame, out _);
+        var events = SseStream.Parse(frame, out _);
         Assert.Multiple(() =>
         {
             Assert.That(response.Status, Is.EqualTo(200), Describe(response));
@@ -137,7 +135,7 @@ public sealed class PublishTests
     public async Task Publish_TokenConfiguredNoAuthorization_Returns401WithBearerChallenge()
     {
         // Arrange
-        await using var server = StartServer(o => o.PublishToken = Token);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -162,7 +160,7 @@ public sealed class PublishTests
     public async Task Publish_TokenConfiguredWrongCredentials_Returns401(string authorization)
     {
         // Arrange
-        await using var server = StartServer(o => o.PublishToken = Token);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -183,7 +181,7 @@ public sealed class PublishTests
     public async Task Publish_TokenConfiguredRightToken_Returns200(string authorization)
     {
         // Arrange
-        await using var server = StartServer(o => o.PublishToken = Token);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -206,7 +204,7 @@ public sealed class PublishTests
     public async Task Authorize_NoTokenNonLoopback_Returns403(string address)
     {
         // Arrange: no socket is opened to the address; the decision is asked for directly.
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         var request = new HttpRequest();
 
         // Act
@@ -222,7 +220,7 @@ public sealed class PublishTests
     public async Task Authorize_NoTokenLoopback_Returns0(string address)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         var request = new HttpRequest();
 
         // Act
@@ -236,7 +234,7 @@ public sealed class PublishTests
     public async Task Authorize_NoTokenWellKnownLoopbacks_Return0()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         var request = new HttpRequest();
 
         // Act
@@ -255,7 +253,7 @@ public sealed class PublishTests
     public async Task Authorize_TokenConfiguredNonLoopback_TokenDecides()
     {
         // Arrange: with a token, the address no longer matters.
-        await using var server = StartServer(o => o.PublishToken = Token);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
         var remote = IPAddress.Parse("192.0.2.10");
         var right = new HttpRequest { Authorization = "Bearer " + Token };
         var wrong = new HttpRequest { Authorization = "Bearer nope" };
@@ -283,7 +281,7 @@ public sealed class PublishTests
     public async Task Publish_MalformedForm_Returns400(string body)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -304,7 +302,7 @@ public sealed class PublishTests
     public async Task Publish_NoTopic_Returns400(string body)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -326,7 +324,7 @@ public sealed class PublishTests
     public async Task Publish_TopicWithControlCharacter_Returns400(string encodedTopic)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -348,7 +346,7 @@ public sealed class PublishTests
     public async Task Publish_RetryNotAsciiDigits_Returns400(string encodedRetry)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -362,13 +360,13 @@ public sealed class PublishTests
     public async Task Publish_BodyOverLimit_Returns413AndCloses()
     {
         // Arrange
-        await using var server = StartServer(o => o.MaxPublishBodyBytes = 1024);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.MaxPublishBodyBytes = 1024);
         using var publisher = await server.ConnectAsync();
         string body = "topic=a&data=" + new string('x', 2048 - "topic=a&data=".Length);
         Assert.That(Encoding.ASCII.GetByteCount(body), Is.EqualTo(2048));
 
         // Act
-        await publisher.SendAsync(PublishRequest(body));
+        await publisher.SendAsync(Publishing.Request(body));
         var response = await publisher.ReadResponseAsync(timeout: ReadTimeout);
         bool closed = await publisher.WaitForCloseAsync(ReadTimeout);
 
@@ -386,7 +384,7 @@ public sealed class PublishTests
     public async Task Publish_BodyExactlyAtLimit_Returns200()
     {
         // Arrange
-        await using var server = StartServer(o => o.MaxPublishBodyBytes = 1024);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.MaxPublishBodyBytes = 1024);
         using var publisher = await server.ConnectAsync();
         string body = "topic=a&data=" + new string('x', 1024 - "topic=a&data=".Length);
 
@@ -404,7 +402,7 @@ public sealed class PublishTests
     public async Task Publish_NotFormContentType_Returns415(string? contentType)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -423,7 +421,7 @@ public sealed class PublishTests
     public async Task Publish_FormContentTypeVariant_Returns200(string contentType)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -439,7 +437,7 @@ public sealed class PublishTests
     public async Task Publish_MethodNotPost_Returns405WithAllowPost(string method)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var client = await server.ConnectAsync();
 
         // Act
@@ -458,7 +456,7 @@ public sealed class PublishTests
     public async Task Publish_HeadMethod_Returns405WithoutBody()
     {
         // Arrange: a second request on the same connection shows whether the HEAD answer carried a body.
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var client = await server.ConnectAsync();
 
         // Act
@@ -483,7 +481,7 @@ public sealed class PublishTests
     public async Task Publish_TwoOnOneConnection_BothReturn200()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -507,9 +505,9 @@ public sealed class PublishTests
     public async Task Publish_TwoPipelinedInOneWrite_BothAnsweredInOrder()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
-        byte[] both = [.. PublishRequest(Form(("topic", "a"), ("id", "first"))), .. PublishRequest(Form(("topic", "a"), ("id", "second")))];
+        byte[] both = [.. Publishing.Request(Form(("topic", "a"), ("id", "first"))), .. Publishing.Request(Form(("topic", "a"), ("id", "second")))];
 
         // Act
         await publisher.SendAsync(both);
@@ -528,12 +526,12 @@ public sealed class PublishTests
     public async Task Publish_RejectedWith401AndBody_NextRequestOnConnectionParses()
     {
         // Arrange: the refused request and the next one leave in one write, so an unread body would be parsed as a head.
-        await using var server = StartServer(o => o.PublishToken = Token);
+        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
         using var publisher = await server.ConnectAsync();
         byte[] both =
         [
-            .. PublishRequest(Form(("topic", "a"), ("data", "refused"))),
-            .. PublishRequest(Form(("topic", "a"), ("data", "accepted")), "Bearer " + Token),
+            .. Publishing.Request(Form(("topic", "a"), ("data", "refused"))),
+            .. Publishing.Request(Form(("topic", "a"), ("data", "accepted")), "Bearer " + Token),
         ];
 
         // Act
@@ -555,12 +553,12 @@ public sealed class PublishTests
     public async Task Publish_RejectedWith415AndBody_NextRequestOnConnectionParses()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var publisher = await server.ConnectAsync();
         byte[] both =
         [
-            .. PublishRequest("{\"topic\":\"a\",\"data\":\"x\"}", contentType: "application/json"),
-            .. PublishRequest(Form(("topic", "a"), ("data", "accepted"))),
+            .. Publishing.Request("{\"topic\":\"a\",\"data\":\"x\"}", contentType: "application/json"),
+            .. Publishing.Request(Form(("topic", "a"), ("data", "accepted"))),
         ];
 
         // Act
@@ -595,7 +593,7 @@ public sealed class PublishTests
     public async Task Publish_ForgeryAttempt_Returns400AndStreamGetsNothingExtra(string body)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
 
@@ -605,7 +603,7 @@ public sealed class PublishTests
         string received = await stream.ReadUntilAsync("data: ok\n\n", ReadTimeout);
 
         // Assert
-        var events = ParseEvents(received, out _);
+        var events = SseStream.Parse(received, out _);
         Assert.Multiple(() =>
         {
             Assert.That(attempt.Status, Is.EqualTo(400), Describe(attempt));
@@ -619,7 +617,7 @@ public sealed class PublishTests
     public async Task Publish_AllForgeryAttemptsInARow_StreamReceivesOnlyTheLegitimateEvent()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var stream = await OpenStreamAsync(server, "a");
         using var publisher = await server.ConnectAsync();
         var attempts = ForgeryAttempts().Select(c => (string)c.Arguments[0]!).ToList();
@@ -635,7 +633,7 @@ public sealed class PublishTests
         string received = await stream.ReadUntilAsync("data: ok\n\n", ReadTimeout);
 
         // Assert
-        var events = ParseEvents(received, out _);
+        var events = SseStream.Parse(received, out _);
         Assert.Multiple(() =>
         {
             Assert.That(statuses, Is.All.EqualTo(400), $"statuses for {string.Join(" | ", attempts)}");
@@ -651,7 +649,7 @@ public sealed class PublishTests
     public async Task HubPublish_TypeWithCarriageReturn_ThrowsArgumentException()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
 
         // Act / Assert
         Assert.That(() => server.Hub.Publish("a", new SseEvent("x", type: "t\r")), Throws.InstanceOf<ArgumentException>());
@@ -662,7 +660,7 @@ public sealed class PublishTests
     public async Task HubPublish_InvalidTopic_ThrowsArgumentException(string topic)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         var ev = new SseEvent("x");
 
         // Act / Assert
@@ -677,7 +675,7 @@ public sealed class PublishTests
     public async Task HubPublish_NoTopics_ThrowsArgumentException()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
 
         // Act / Assert
         Assert.That(() => server.Hub.Publish(Array.Empty<string>(), new SseEvent("x")), Throws.InstanceOf<ArgumentException>());
@@ -685,27 +683,13 @@ public sealed class PublishTests
 
     // ---- helpers ----------------------------------------------------------------------------------------
 
-    // Heartbeats off, so a stream carries only what a test publishes and exact bytes can be compared.
-    private static TestServer StartServer(Action<ServerOptions>? configure = null) =>
-        TestServer.Start(o =>
-        {
-            o.HeartbeatInterval = TimeSpan.Zero;
-            configure?.Invoke(o);
-        });
-
     /// <summary>Opens <c>/sse?topic=</c>, reads the head and the retry frame, and waits until the hub has the subscriber.</summary>
     private static async Task<RawClient> OpenStreamAsync(TestServer server, string topic)
     {
-        var client = await server.ConnectAsync();
+        var client = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={Uri.EscapeDataString(topic)}", ReadTimeout);
         try
         {
-            await client.SendAsync($"GET /sse?topic={Uri.EscapeDataString(topic)} HTTP/1.1\r\nHost: test\r\n\r\n");
-            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
-            Assert.That(head.Status, Is.EqualTo(200), Describe(head));
-            string retry = await client.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")));
-            bool subscribed = await Polling.UntilAsync(() => server.Hub.CountSubscribers(topic) == 1, SettleTimeout);
-            Assert.That(subscribed, Is.True, $"expected 1 subscriber on '{topic}', have {server.Hub.CountSubscribers(topic)}");
+            await server.WaitForSubscribersAsync(1, SettleTimeout, topic);
             return client;
         }
         catch
@@ -715,41 +699,11 @@ public sealed class PublishTests
         }
     }
 
-    private static async Task<HttpResponse> PublishAsync(RawClient client, string body, string? authorization = null, string? contentType = FormContentType)
-    {
-        await client.SendAsync(PublishRequest(body, authorization, contentType));
-        return await client.ReadResponseAsync(timeout: ReadTimeout);
-    }
-
-    private static byte[] PublishRequest(string body, string? authorization = null, string? contentType = FormContentType)
-    {
-        byte[] content = Encoding.UTF8.GetBytes(body);
-        var head = new StringBuilder("POST /publish HTTP/1.1\r\nHost: test\r\n");
-        if (contentType is not null)
-        {
-            head.Append("Content-Type: ").Append(contentType).Append("\r\n");
-        }
-
-        if (authorization is not null)
-        {
-            head.Append("Authorization: ").Append(authorization).Append("\r\n");
-        }
-
-        head.Append("Content-Length: ").Append(content.Length.ToString(CultureInfo.InvariantCulture)).Append("\r\n\r\n");
-        return [.. Encoding.ASCII.GetBytes(head.ToString()), .. content];
-    }
+    private static Task<HttpResponse> PublishAsync(RawClient client, string body, string? authorization = null, string? contentType = Publishing.FormContentType) =>
+        Publishing.SendAsync(client, body, ReadTimeout, authorization, contentType);
 
     private static string Form(params (string Name, string Value)[] fields) =>
         string.Join('&', fields.Select(f => $"{Uri.EscapeDataString(f.Name)}={Uri.EscapeDataString(f.Value)}"));
-
-    /// <summary>Round-trips stream bytes through the runtime's SSE parser, as a browser would see them.</summary>
-    private static List<SseItem<string>> ParseEvents(string streamText, out TimeSpan? retry)
-    {
-        var parser = SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(streamText)));
-        var events = parser.Enumerate().ToList();
-        retry = parser.ReconnectionInterval == Timeout.InfiniteTimeSpan ? null : parser.ReconnectionInterval;
-        return events;
-    }
 
     private static string Show(SseItem<string> item) => Show(item.EventType, item.Data, item.EventId);
 

@@ -12,7 +12,6 @@ namespace RawSse.Tests;
 [TestFixture]
 public sealed class ReplayTests
 {
-    private const string RetryFrame = "retry: 2000\n\n";
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
 
@@ -25,15 +24,15 @@ public sealed class ReplayTests
 
         // Act
         using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "4");
-        var replayed = await ReadFramesAsync(client, count: 6);
+        var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(NumberedFrames(5, 10))), "the replay after Last-Event-ID: 4");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
+            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(5, 10))), "the replay after Last-Event-ID: 4");
+            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
             Assert.That(server.Server.Metrics.ReplayHits, Is.EqualTo(1), "replay hits");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.Zero, "replay misses");
         });
@@ -48,15 +47,15 @@ public sealed class ReplayTests
 
         // Act
         using var client = await OpenStreamAsync(server, "/sse?topic=a&lastEventId=4");
-        var replayed = await ReadFramesAsync(client, count: 6);
+        var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(NumberedFrames(5, 10))), "the replay after ?lastEventId=4");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
+            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(5, 10))), "the replay after ?lastEventId=4");
+            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
         });
     }
 
@@ -69,15 +68,15 @@ public sealed class ReplayTests
 
         // Act: the header says 7, the query says 4.
         using var client = await OpenStreamAsync(server, "/sse?topic=a&lastEventId=4", lastEventIdHeader: "7");
-        var replayed = await ReadFramesAsync(client, count: 3);
+        var replayed = await SseStream.ReadFramesAsync(client, count: 3, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert: had the query won, 5, 6 and 7 would have come first.
         Assert.Multiple(() =>
         {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(NumberedFrames(8, 10))), "the replay follows the header's id");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(NumberedFrame(11))), "the first live event after the replay");
+            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(8, 10))), "the replay follows the header's id");
+            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay");
         });
     }
 
@@ -93,7 +92,7 @@ public sealed class ReplayTests
 
         // Act
         using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "x1");
-        var replayed = await ReadFramesAsync(client, count: 2);
+        var replayed = await SseStream.ReadFramesAsync(client, count: 2, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("data-x4", id: "x4"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
@@ -120,7 +119,7 @@ public sealed class ReplayTests
 
         // Act
         using var client = await OpenStreamAsync(server, "/sse?topic=a&topic=b", lastEventIdHeader: "1");
-        var replayed = await ReadFramesAsync(client, count: 6);
+        var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish(["b", "a"], new SseEvent("live"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
@@ -158,7 +157,7 @@ public sealed class ReplayTests
         AssertResetFrame(first);
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
+            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
             Assert.That(server.Server.Metrics.ReplayHits, Is.Zero, "replay hits");
         });
@@ -179,7 +178,7 @@ public sealed class ReplayTests
 
         // Assert
         AssertResetFrame(first);
-        Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(NumberedFrame(6))), "after the reset the stream continues live");
+        Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
     }
 
     [TestCase(true, TestName = "Subscribe_OverlongLastEventIdHeader_ResetAndIdNeverEchoed")]
@@ -210,7 +209,7 @@ public sealed class ReplayTests
         string everything = first + next;
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(NumberedFrame(6))), "after the reset the stream continues live");
+            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
             Assert.That(everything, Does.Not.Contain("LongIdQ0000"), "the over-long id is never sent back");
         });
     }
@@ -221,9 +220,9 @@ public sealed class ReplayTests
         // Arrange: a live subscriber keeps the topic alive while events pass through it unkept.
         await using var server = TestServer.Start(o => o.ReplayCapacity = 0);
         using var watcher = await OpenStreamAsync(server, "/sse?topic=a");
-        await WaitForSubscribersAsync(server, "a", 1);
+        await server.WaitForSubscribersAsync(1, SettleTimeout, topic: "a");
         PublishNumbered(server, "a", from: 1, to: 3);
-        var seenLive = await ReadFramesAsync(watcher, count: 3);
+        var seenLive = await SseStream.ReadFramesAsync(watcher, count: 3, ReadTimeout);
 
         // Act
         using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "2");
@@ -232,11 +231,11 @@ public sealed class ReplayTests
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        Assert.That(Escape(seenLive), Is.EqualTo(Escape(NumberedFrames(1, 3))), "the live subscriber saw 1..3");
+        Assert.That(Escape(seenLive), Is.EqualTo(Escape(SseStream.NumberedFrames(1, 3))), "the live subscriber saw 1..3");
         AssertResetFrame(first);
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(NumberedFrame(4))), "after the reset the stream continues live");
+            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(4))), "after the reset the stream continues live");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
         });
     }
@@ -296,7 +295,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape(RetryFrame)), "the first frame");
+            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape(SseStream.RetryFrame)), "the first frame");
             Assert.That(ids, Is.EqualTo(Enumerable.Range(Anchor + 1, Total - Anchor)), $"ids {Anchor + 1}..{Total}, no gap, no duplicate");
             Assert.That(server.Logs.Errors, Is.Empty, "no unexpected fault logged");
         });
@@ -327,7 +326,7 @@ public sealed class ReplayTests
 
         using var client = await server.ConnectAsync();
         await client.SendAsync("GET /sse?topic=a HTTP/1.1\r\nHost: test\r\nLast-Event-ID: 1\r\n\r\n");
-        await WaitForSubscribersAsync(server, "a", 1);
+        await server.WaitForSubscribersAsync(1, SettleTimeout, topic: "a");
 
         // Act
         server.Hub.Publish("a", new SseEvent("live"));
@@ -373,11 +372,6 @@ public sealed class ReplayTests
         }
     }
 
-    private static string NumberedFrame(int i) => string.Create(CultureInfo.InvariantCulture, $"id: {i}\ndata: e{i}\n\n");
-
-    private static List<string> NumberedFrames(int from, int to) =>
-        Enumerable.Range(from, to - from + 1).Select(NumberedFrame).ToList();
-
     private static List<string> Escape(IEnumerable<string> frames) => frames.Select(RawClient.Escape).ToList();
 
     private static int ParseNumericId(string frame)
@@ -404,45 +398,7 @@ public sealed class ReplayTests
         });
     }
 
-    /// <summary>Sends the stream request and reads the head and the retry frame.</summary>
-    private static async Task<RawClient> OpenStreamAsync(TestServer server, string target, string? lastEventIdHeader = null)
-    {
-        var client = await server.ConnectAsync();
-        try
-        {
-            string header = lastEventIdHeader is null ? "" : $"Last-Event-ID: {lastEventIdHeader}\r\n";
-            await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: test\r\n{header}\r\n");
-            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
-            string retry = await client.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.Multiple(() =>
-            {
-                Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-                Assert.That(head.Headers.GetValueOrDefault("Content-Type"), Is.EqualTo("text/event-stream"), $"head: {head.RawHead}");
-                Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape(RetryFrame)), "the first frame");
-            });
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task<List<string>> ReadFramesAsync(RawClient client, int count)
-    {
-        var frames = new List<string>(count);
-        for (int i = 0; i < count; i++)
-        {
-            frames.Add(await client.ReadUntilAsync("\n\n", ReadTimeout));
-        }
-
-        return frames;
-    }
-
-    private static async Task WaitForSubscribersAsync(TestServer server, string topic, int expected)
-    {
-        bool reached = await Polling.UntilAsync(() => server.Hub.CountSubscribers(topic) == expected, SettleTimeout);
-        Assert.That(server.Hub.CountSubscribers(topic), Is.EqualTo(expected), $"subscribers of '{topic}' after {SettleTimeout.TotalSeconds} s (reached: {reached})");
-    }
+    /// <summary>Opens a stream and checks its head (200, text/event-stream) and that the retry frame comes first.</summary>
+    private static Task<RawClient> OpenStreamAsync(TestServer server, string target, string? lastEventIdHeader = null) =>
+        SseStream.OpenAtRetryAsync(server, target, ReadTimeout, lastEventIdHeader, expectedContentType: "text/event-stream");
 }

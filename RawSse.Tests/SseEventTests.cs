@@ -120,7 +120,7 @@ public sealed class SseEventTests
 
         // Act
         byte[] frame = ev.Encode(ev.Id);
-        var items = Parse(frame);
+        var items = SseStream.Parse(frame);
 
         // Assert
         AssertFrame(frame, "id:  7\ndata: x\n\n");
@@ -135,7 +135,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("x", type: "  spaced");
 
         // Act
-        var items = Parse(ev.Encode(null));
+        var items = SseStream.Parse(ev.Encode(null));
 
         // Assert
         Assert.That(items, Has.Count.EqualTo(1));
@@ -219,7 +219,7 @@ public sealed class SseEventTests
 
         // Act
         byte[] frame = ev.Encode(id);
-        var items = Parse(frame);
+        var items = SseStream.Parse(frame);
 
         // Assert
         Assert.That(items, Has.Count.EqualTo(1), $"expected exactly one event from '{Escape(frame)}'");
@@ -286,7 +286,7 @@ public sealed class SseEventTests
         byte[] all = stream.ToArray();
 
         // Act
-        var items = Parse(all);
+        var items = SseStream.Parse(all);
 
         // Assert
         Assert.That(items, Has.Count.EqualTo(Count), "one event per generated frame, never one more");
@@ -312,8 +312,6 @@ public sealed class SseEventTests
 
         return builder.ToString();
     }
-
-    private static List<SseItem<string>> Parse(byte[] bytes) => [.. SseParser.Create(new MemoryStream(bytes)).Enumerate()];
 
     // The parser splits lines on CRLF, LF or CR and joins data lines with LF.
     private static string Normalise(string data) => data.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.ServerSentEvents;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -84,7 +83,7 @@ public sealed class SseStreamTests
         // Arrange
         const int TickCount = 4;
         await using var server = TestServer.Start(o => o.TickInterval = TimeSpan.FromMilliseconds(500));
-        using var client = (await OpenStreamAsync(server)).Client;
+        using var client = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
 
         // Act: note each frame's arrival time as it arrives.
         var clock = Stopwatch.StartNew();
@@ -131,15 +130,11 @@ public sealed class SseStreamTests
         // Arrange
         const int TickCount = 3;
         await using var server = TestServer.Start(o => o.TickInterval = TimeSpan.FromMilliseconds(100));
-        var opened = await OpenStreamAsync(server);
+        var opened = await SseStream.OpenAsync(server, "/sse", ReadTimeout);
         using var client = opened.Client;
-        var tickFrames = new List<string>();
-        for (int i = 0; i < TickCount; i++)
-        {
-            tickFrames.Add(await client.ReadUntilAsync("\n\n", ReadTimeout));
-        }
+        var tickFrames = await SseStream.ReadFramesAsync(client, TickCount, ReadTimeout);
 
-        string body = opened.RetryFrame + string.Concat(tickFrames);
+        string body = opened.FirstFrame + string.Concat(tickFrames);
 
         // Act
         var parser = SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(body)));
@@ -174,10 +169,10 @@ public sealed class SseStreamTests
         {
             for (int i = 0; i < StreamCount; i++)
             {
-                clients.Add((await OpenStreamAsync(server)).Client);
+                clients.Add((await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client);
             }
 
-            await WaitForSubscribersAsync(server, StreamCount);
+            await server.WaitForSubscribersAsync(StreamCount, SettleTimeout);
             var ev = new SseEvent("line one\nline two\r\nünïcödé 😀\rlast", type: "note", id: "42");
             string expected = Encoding.UTF8.GetString(ev.Encode("42"));
 
@@ -215,10 +210,10 @@ public sealed class SseStreamTests
             {
                 // Reading the head and retry frame first leaves the client's receive buffer empty,
                 // so Dispose sends a FIN (closing with unread data would send an RST instead).
-                clients.Add((await OpenStreamAsync(server)).Client);
+                clients.Add((await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client);
             }
 
-            await WaitForSubscribersAsync(server, StreamCount, TimeSpan.FromSeconds(10));
+            await server.WaitForSubscribersAsync(StreamCount, TimeSpan.FromSeconds(10));
 
             // Act
             for (int i = 0; i < StreamCount; i++)
@@ -246,9 +241,9 @@ public sealed class SseStreamTests
                 Assert.That(response.Status, Is.EqualTo(200), $"GET / after the storm: {response.RawHead}");
             }
 
-            using (var fresh = (await OpenStreamAsync(server)).Client)
+            using (var fresh = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client)
             {
-                await WaitForSubscribersAsync(server, 1);
+                await server.WaitForSubscribersAsync(1, SettleTimeout);
                 var ev = new SseEvent("still alive", type: "check", id: "1");
                 server.Hub.Publish(Hub.DefaultTopic, ev);
                 string frame = await fresh.ReadUntilAsync("\n\n", ReadTimeout);
@@ -268,7 +263,7 @@ public sealed class SseStreamTests
     {
         // Arrange
         await using var server = TestServer.Start(o => o.TickInterval = TimeSpan.FromMilliseconds(100));
-        using var client = (await OpenStreamAsync(server)).Client;
+        using var client = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
         string tick = await client.ReadUntilAsync("\n\n", ReadTimeout);
         Assert.That(ParseFrameByHand(tick).Type, Is.EqualTo("tick"), $"a tick before the reset: '{RawClient.Escape(tick)}'");
 
@@ -279,7 +274,7 @@ public sealed class SseStreamTests
         // Assert
         Assert.That(removed, Is.True,
             $"expected 0 subscribers and 0 connections within {SettleTimeout.TotalSeconds} s; still {server.Hub.SubscriberCount} subscribers, {server.Server.ConnectionCount} connections");
-        using (var next = (await OpenStreamAsync(server)).Client)
+        using (var next = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client)
         {
             string nextTick = await next.ReadUntilAsync("\n\n", ReadTimeout);
             Assert.That(ParseFrameByHand(nextTick).Type, Is.EqualTo("tick"), $"the ticker still runs: '{RawClient.Escape(nextTick)}'");
@@ -302,14 +297,12 @@ public sealed class SseStreamTests
         });
 
         // A tiny receive window, set before connecting so it is what the handshake advertises.
-        using var slow = new TcpClient(AddressFamily.InterNetwork) { ReceiveBufferSize = 1024, NoDelay = true };
-        await slow.ConnectAsync(server.EndPoint).WaitAsync(ReadTimeout);
-        await slow.GetStream().WriteAsync(Encoding.ASCII.GetBytes(StreamRequest)).AsTask().WaitAsync(ReadTimeout);
-        string slowHead = await ReadUntilAsync(slow.Client, "\r\n\r\n", ReadTimeout);
+        using var slow = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse", receiveBufferSize: 1024, ReadTimeout);
+        string slowHead = await RawSocket.ReadUntilAsync(slow.Client, "\r\n\r\n", ReadTimeout);
         Assert.That(slowHead, Does.StartWith("HTTP/1.1 200 "), $"slow client's head: '{RawClient.Escape(slowHead)}'");
 
-        using var reader = (await OpenStreamAsync(server)).Client;
-        await WaitForSubscribersAsync(server, 2);
+        using var reader = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
+        await server.WaitForSubscribersAsync(2, SettleTimeout);
 
         // Act: publish at a steady pace (the write timeout needs time to pass); the reader takes each event as it comes.
         using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
@@ -354,16 +347,16 @@ public sealed class SseStreamTests
         // Arrange: a long shutdown timeout, so ending before it proves the graceful stage did it, not the abort.
         var shutdownTimeout = TimeSpan.FromSeconds(5);
         await using var server = TestServer.Start(o => o.ShutdownTimeout = shutdownTimeout);
-        using var a = (await OpenStreamAsync(server)).Client;
-        using var b = (await OpenStreamAsync(server)).Client;
-        await WaitForSubscribersAsync(server, 2);
+        using var a = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
+        using var b = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
+        await server.WaitForSubscribersAsync(2, SettleTimeout);
         var deadline = shutdownTimeout + TimeSpan.FromSeconds(2);
 
         // Act
         var clock = Stopwatch.StartNew();
         var stop = server.Server.StopAsync();
-        var restA = ReadToCleanEndAsync(a.Socket, deadline);
-        var restB = ReadToCleanEndAsync(b.Socket, deadline);
+        var restA = RawSocket.ReadToCleanEndAsync(a.Socket, deadline);
+        var restB = RawSocket.ReadToCleanEndAsync(b.Socket, deadline);
         await stop.WaitAsync(deadline);
         var stoppedAfter = clock.Elapsed;
         byte[] tailA = await restA;
@@ -383,14 +376,14 @@ public sealed class SseStreamTests
         // Arrange
         var shutdownTimeout = TimeSpan.FromSeconds(5);
         await using var server = TestServer.Start(o => o.ShutdownTimeout = shutdownTimeout);
-        using var client = (await OpenStreamAsync(server)).Client;
-        await WaitForSubscribersAsync(server, 1);
+        using var client = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
+        await server.WaitForSubscribersAsync(1, SettleTimeout);
         var ev = new SseEvent("last words", type: "bye", id: "9");
 
         // Act
         server.Hub.Publish(Hub.DefaultTopic, ev);
         var stop = server.Server.StopAsync();
-        byte[] tail = await ReadToCleanEndAsync(client.Socket, shutdownTimeout + TimeSpan.FromSeconds(2));
+        byte[] tail = await RawSocket.ReadToCleanEndAsync(client.Socket, shutdownTimeout + TimeSpan.FromSeconds(2));
         await stop.WaitAsync(shutdownTimeout + TimeSpan.FromSeconds(2));
 
         // Assert
@@ -426,32 +419,6 @@ public sealed class SseStreamTests
         });
         string page = await client.ReadUntilAsync("hello</p>\n", ReadTimeout);
         Assert.That(page, Does.Contain("<title>test</title>"));
-    }
-
-    // Opens GET /sse, checks the 200 head, and reads the first frame (the retry block).
-    private static async Task<(RawClient Client, HttpResponse Head, string RetryFrame)> OpenStreamAsync(TestServer server)
-    {
-        var client = await server.ConnectAsync();
-        try
-        {
-            await client.SendAsync(StreamRequest);
-            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
-            Assert.That(head.Status, Is.EqualTo(200), $"GET /sse head: {head.RawHead}");
-            string retryFrame = await client.ReadUntilAsync("\n\n", ReadTimeout);
-            return (client, head, retryFrame);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task WaitForSubscribersAsync(TestServer server, int count, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? SettleTimeout;
-        bool reached = await Polling.UntilAsync(() => server.Hub.SubscriberCount == count, limit);
-        Assert.That(reached, Is.True, $"expected {count} subscribers within {limit.TotalSeconds} s; there are {server.Hub.SubscriberCount}");
     }
 
     private static string? Header(HttpResponse response, string name) => response.Headers.TryGetValue(name, out var value) ? value : null;
@@ -499,66 +466,4 @@ public sealed class SseStreamTests
     }
 
     private sealed record HandFrame(string? Id, string Type, string Data, int? Retry);
-
-    // Reads until the peer's FIN; a reset fails the test, since a graceful stop must end the stream cleanly.
-    private static async Task<byte[]> ReadToCleanEndAsync(Socket socket, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var received = new MemoryStream();
-        var buffer = new byte[8192];
-        while (true)
-        {
-            int n;
-            try
-            {
-                n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-            }
-            catch (SocketException ex)
-            {
-                Assert.Fail($"expected a clean end of stream (read returning 0), but the read failed with {ex.SocketErrorCode}; received before: '{RawClient.Escape(Encoding.UTF8.GetString(received.ToArray()))}'");
-                throw;
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"no end of stream within {timeout.TotalSeconds} s; received: '{RawClient.Escape(Encoding.UTF8.GetString(received.ToArray()))}'");
-                throw;
-            }
-
-            if (n == 0)
-            {
-                return received.ToArray();
-            }
-
-            received.Write(buffer, 0, n);
-        }
-    }
-
-    // For a socket RawClient does not own: reads until the marker has arrived and returns what arrived.
-    private static async Task<string> ReadUntilAsync(Socket socket, string marker, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var received = new StringBuilder();
-        var buffer = new byte[1024];
-        while (!received.ToString().Contains(marker, StringComparison.Ordinal))
-        {
-            int n;
-            try
-            {
-                n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"'{RawClient.Escape(marker)}' did not arrive; received: '{RawClient.Escape(received.ToString())}'");
-            }
-
-            if (n == 0)
-            {
-                throw new EndOfStreamException($"closed before '{RawClient.Escape(marker)}'; received: '{RawClient.Escape(received.ToString())}'");
-            }
-
-            received.Append(Encoding.Latin1.GetString(buffer, 0, n));
-        }
-
-        return received.ToString();
-    }
 }

@@ -11,7 +11,7 @@ namespace RawSse.Tests;
 [TestFixture]
 public sealed class StaticFileTests
 {
-    private const string IndexHtml = "<!DOCTYPE html><title>test</title><p>hello</p>\n";
+    private const string IndexHtml = TestServer.IndexHtml;
 
     // ---------------------------------------------------------------- GET / HEAD
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using RawSse.Sse;
@@ -16,6 +15,9 @@ internal sealed class TestServer : IAsyncDisposable
         Root = root;
     }
 
+    /// <summary>The index.html every test server's root starts with.</summary>
+    public const string IndexHtml = "<!DOCTYPE html><title>test</title><p>hello</p>\n";
+
     private readonly ILoggerFactory _loggerFactory;
 
     public Server Server { get; }
@@ -29,7 +31,7 @@ internal sealed class TestServer : IAsyncDisposable
     public static TestServer Start(Action<ServerOptions>? configure = null, LogLevel minimumLevel = LogLevel.Debug)
     {
         var root = Directory.CreateTempSubdirectory("rawsse-root-").FullName;
-        File.WriteAllText(Path.Combine(root, "index.html"), "<!DOCTYPE html><title>test</title><p>hello</p>\n");
+        File.WriteAllText(Path.Combine(root, "index.html"), IndexHtml);
         var options = new ServerOptions { BindAddress = IPAddress.Loopback, Port = 0, Root = root, TickInterval = TimeSpan.Zero };
         configure?.Invoke(options);
         var logs = new CapturingLoggerProvider();
@@ -39,7 +41,28 @@ internal sealed class TestServer : IAsyncDisposable
         return new TestServer(server, logs, factory, root);
     }
 
+    /// <summary>Heartbeats off, so a stream carries only what a test publishes and exact bytes can be compared.</summary>
+    public static TestServer StartWithoutHeartbeats(Action<ServerOptions>? configure = null) =>
+        Start(o =>
+        {
+            o.HeartbeatInterval = TimeSpan.Zero;
+            configure?.Invoke(o);
+        });
+
     public Task<RawClient> ConnectAsync() => RawClient.ConnectAsync(EndPoint);
+
+    /// <summary>
+    /// Polls until the hub holds <paramref name="expected"/> subscribers (of <paramref name="topic"/>, or of all topics
+    /// when it is null); fails with the expected and the current count when that does not happen within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitForSubscribersAsync(int expected, TimeSpan timeout, string? topic = null)
+    {
+        int Count() => topic is null ? Hub.SubscriberCount : Hub.CountSubscribers(topic);
+
+        bool reached = await Polling.UntilAsync(() => Count() == expected, timeout);
+        string of = topic is null ? "" : $" of '{topic}'";
+        Assert.That(reached, Is.True, $"expected {expected} subscribers{of} within {timeout.TotalSeconds} s; there are {Count()}");
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -55,31 +78,5 @@ internal sealed class TestServer : IAsyncDisposable
         catch (UnauthorizedAccessException)
         {
         }
-    }
-}
-
-/// <summary>Keeps every log line, so a test can assert that no unexpected fault was logged.</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
-{
-    private readonly ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception)> _entries = new();
-
-    public IReadOnlyCollection<(LogLevel Level, string Message, Exception? Exception)> Entries => _entries;
-
-    public IEnumerable<string> Errors => _entries.Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Message} {e.Exception}");
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(CapturingLoggerProvider owner) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._entries.Enqueue((logLevel, formatter(state, exception), exception));
     }
 }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net.ServerSentEvents;
-using System.Text;
 
 namespace RawSse.Tests;
 
@@ -20,11 +17,11 @@ public sealed class TopicTests
     public async Task Publish_ToSeveralTopics_EachStreamGetsExactlyItsEventsInOrder()
     {
         // Arrange
-        await using var server = StartServer();
-        using var streamA = await OpenStreamAsync(server, "?topic=a");
-        using var streamB = await OpenStreamAsync(server, "?topic=b");
-        using var streamAB = await OpenStreamAsync(server, "?topic=a&topic=b");
-        using var streamDefault = await OpenStreamAsync(server, "");
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var streamA = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var streamB = await SseStream.OpenAtRetryAsync(server, "/sse?topic=b", ReadTimeout);
+        using var streamAB = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a&topic=b", ReadTimeout);
+        using var streamDefault = await SseStream.OpenAtRetryAsync(server, "/sse", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 4, ("a", 2), ("b", 2), ("default", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -60,8 +57,8 @@ public sealed class TopicTests
     public async Task Publish_SameTopicNamedTwice_DeliveredOnce()
     {
         // Arrange
-        await using var server = StartServer();
-        using var stream = await OpenStreamAsync(server, "?topic=a");
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var stream = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, ("a", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -78,8 +75,8 @@ public sealed class TopicTests
     public async Task Publish_TopicWithNoSubscribers_Returns200AndOtherStreamsGetNothing()
     {
         // Arrange
-        await using var server = StartServer();
-        using var stream = await OpenStreamAsync(server, "?topic=a");
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var stream = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, ("a", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -102,7 +99,7 @@ public sealed class TopicTests
     public async Task Stream_InvalidTopicParameter_Returns400(string query)
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var client = await server.ConnectAsync();
 
         // Act
@@ -121,7 +118,7 @@ public sealed class TopicTests
     public async Task Stream_MoreThan32Topics_Returns400()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var client = await server.ConnectAsync();
         string query = "?" + string.Join('&', Enumerable.Range(0, MaxTopicsPerStream + 1).Select(i => $"topic=t{i}"));
 
@@ -141,11 +138,11 @@ public sealed class TopicTests
     public async Task Stream_Exactly32Topics_SubscribesToEveryOne()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         var topics = Enumerable.Range(0, MaxTopicsPerStream).Select(i => $"t{i}").ToArray();
 
         // Act
-        using var stream = await OpenStreamAsync(server, "?" + string.Join('&', topics.Select(t => $"topic={t}")));
+        using var stream = await SseStream.OpenAtRetryAsync(server, "/sse?" + string.Join('&', topics.Select(t => $"topic={t}")), ReadTimeout);
 
         // Assert
         await WaitForSubscribersAsync(server, total: 1, topics.Select(t => (t, 1)).ToArray());
@@ -155,8 +152,8 @@ public sealed class TopicTests
     public async Task Stream_DuplicateTopic_CountsOnceAndReceivesOnce()
     {
         // Arrange
-        await using var server = StartServer();
-        using var stream = await OpenStreamAsync(server, "?topic=a&topic=a");
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var stream = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a&topic=a", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, ("a", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -173,7 +170,7 @@ public sealed class TopicTests
     public async Task Stream_32TopicsPlusADuplicate_DuplicateCountsOnceAndStreamOpens()
     {
         // Arrange: 32 distinct topics, then t0 again: still 32 topics, which is within the limit.
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var client = await server.ConnectAsync();
         var topics = Enumerable.Range(0, MaxTopicsPerStream).Select(i => $"t{i}").Append("t0");
         string query = "?" + string.Join('&', topics.Select(t => $"topic={t}"));
@@ -195,8 +192,8 @@ public sealed class TopicTests
     public async Task Stream_PercentEncodedTopicName_ReceivesItsEvents(string streamTopic, string publishTopicField, string decoded)
     {
         // Arrange
-        await using var server = StartServer();
-        using var stream = await OpenStreamAsync(server, $"?topic={streamTopic}");
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var stream = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={streamTopic}", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, (decoded, 1));
         using var publisher = await server.ConnectAsync();
 
@@ -212,11 +209,11 @@ public sealed class TopicTests
     public async Task Stream_TopicOf256Characters_Subscribes()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         string topic = new('t', 256);
 
         // Act
-        using var stream = await OpenStreamAsync(server, $"?topic={topic}");
+        using var stream = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={topic}", ReadTimeout);
 
         // Assert
         await WaitForSubscribersAsync(server, total: 1, (topic, 1));
@@ -226,7 +223,7 @@ public sealed class TopicTests
     public async Task Stream_TopicOf257Characters_Returns400()
     {
         // Arrange
-        await using var server = StartServer();
+        await using var server = TestServer.StartWithoutHeartbeats();
         using var client = await server.ConnectAsync();
 
         // Act
@@ -238,29 +235,6 @@ public sealed class TopicTests
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------
-
-    // Heartbeats off, so a stream carries only what a test publishes and exact bytes can be compared.
-    private static TestServer StartServer() => TestServer.Start(o => o.HeartbeatInterval = TimeSpan.Zero);
-
-    /// <summary>Opens <c>/sse</c> with <paramref name="query"/> and reads the head and the retry frame.</summary>
-    private static async Task<RawClient> OpenStreamAsync(TestServer server, string query)
-    {
-        var client = await server.ConnectAsync();
-        try
-        {
-            await client.SendAsync($"GET /sse{query} HTTP/1.1\r\nHost: test\r\n\r\n");
-            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
-            Assert.That(head.Status, Is.EqualTo(200), $"GET /sse{query}: {Describe(head)}");
-            string retry = await client.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")));
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
 
     /// <summary>Polls until the hub has <paramref name="total"/> streams and each topic its expected count.</summary>
     private static async Task WaitForSubscribersAsync(TestServer server, int total, params (string Topic, int Count)[] expected)
@@ -276,11 +250,7 @@ public sealed class TopicTests
     /// <summary>Publishes a form body and returns the event id it was given.</summary>
     private static async Task<string> PublishAsync(RawClient client, string body)
     {
-        byte[] content = Encoding.UTF8.GetBytes(body);
-        string head = "POST /publish HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            + $"Content-Length: {content.Length.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
-        await client.SendAsync([.. Encoding.ASCII.GetBytes(head), .. content]);
-        var response = await client.ReadResponseAsync(timeout: ReadTimeout);
+        var response = await Publishing.SendAsync(client, body, ReadTimeout);
         Assert.That(response.Status, Is.EqualTo(200), $"publish '{body}': {Describe(response)}");
         return response.BodyText;
     }
@@ -289,7 +259,7 @@ public sealed class TopicTests
 
     /// <summary>The data of every event in <paramref name="streamText"/>, as the runtime's SSE parser reads it.</summary>
     private static List<string> DataOf(string streamText) =>
-        SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(streamText))).Enumerate().Select(e => e.Data).ToList();
+        SseStream.Parse(streamText).Select(e => e.Data).ToList();
 
     private static string Frames(params (string Id, string Data)[] events) =>
         RawClient.Escape(string.Concat(events.Select(e => $"id: {e.Id}\ndata: {e.Data}\n\n")));

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Text;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// Event streams over a <see cref="RawClient"/>: opening one and checking how it begins, reading whole frames with a
+/// deadline, the frames the numbered-event tests expect, and round-trips through the runtime's
+/// <see cref="SseParser"/> (written independently of RawSse's writer, as a browser's would be).
+/// </summary>
+internal static class SseStream
+{
+    /// <summary>The first frame of every stream under the default <see cref="ServerOptions.Retry"/> of 2 s.</summary>
+    public const string RetryFrame = "retry: 2000\n\n";
+
+    /// <summary>
+    /// Sends <c>GET target</c> (with a <c>Last-Event-ID</c> header when one is given), checks the head is a 200, and
+    /// reads the first frame (the retry block). The client is disposed if any of that fails.
+    /// </summary>
+    public static async Task<(RawClient Client, HttpResponse Head, string FirstFrame)> OpenAsync(
+        TestServer server, string target, TimeSpan timeout, string? lastEventIdHeader = null)
+    {
+        var client = await server.ConnectAsync();
+        try
+        {
+            string header = lastEventIdHeader is null ? "" : $"Last-Event-ID: {lastEventIdHeader}\r\n";
+            await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: test\r\n{header}\r\n");
+            var head = await client.ReadResponseAsync(expectBody: false, timeout);
+            Assert.That(head.Status, Is.EqualTo(200), $"GET {target}: {RawClient.Escape(head.RawHead)}");
+            string firstFrame = await client.ReadUntilAsync("\n\n", timeout);
+            return (client, head, firstFrame);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="OpenAsync"/>, and checks that the first frame is <see cref="RetryFrame"/> (and, when
+    /// <paramref name="expectedContentType"/> is given, the head's Content-Type). Returns the client positioned after it.
+    /// </summary>
+    public static async Task<RawClient> OpenAtRetryAsync(
+        TestServer server, string target, TimeSpan timeout, string? lastEventIdHeader = null, string? expectedContentType = null)
+    {
+        var (client, head, firstFrame) = await OpenAsync(server, target, timeout, lastEventIdHeader);
+        try
+        {
+            Assert.Multiple(() =>
+            {
+                if (expectedContentType is not null)
+                {
+                    Assert.That(head.Headers.GetValueOrDefault("Content-Type"), Is.EqualTo(expectedContentType), $"head: {head.RawHead}");
+                }
+
+                Assert.That(RawClient.Escape(firstFrame), Is.EqualTo(RawClient.Escape(RetryFrame)), $"the first frame of GET {target}");
+            });
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads <paramref name="count"/> whole frames (each up to its blank line), each within <paramref name="timeout"/>.</summary>
+    public static async Task<List<string>> ReadFramesAsync(RawClient client, int count, TimeSpan timeout)
+    {
+        var frames = new List<string>(count);
+        for (int i = 0; i < count; i++)
+        {
+            frames.Add(await client.ReadUntilAsync("\n\n", timeout));
+        }
+
+        return frames;
+    }
+
+    /// <summary>The frame of event <paramref name="i"/> as the numbered-event tests publish it: id <c>i</c>, data <c>e{i}</c>.</summary>
+    public static string NumberedFrame(int i) => string.Create(CultureInfo.InvariantCulture, $"id: {i}\ndata: e{i}\n\n");
+
+    /// <summary>The frames of events <paramref name="from"/> to <paramref name="to"/>, inclusive.</summary>
+    public static List<string> NumberedFrames(int from, int to) => Enumerable.Range(from, to - from + 1).Select(NumberedFrame).ToList();
+
+    /// <summary>Round-trips stream bytes through the runtime's SSE parser; <paramref name="retry"/> is the last <c>retry:</c> it saw, if any.</summary>
+    public static List<SseItem<string>> Parse(byte[] bytes, out TimeSpan? retry)
+    {
+        var parser = SseParser.Create(new MemoryStream(bytes));
+        var events = parser.Enumerate().ToList();
+        retry = parser.ReconnectionInterval == Timeout.InfiniteTimeSpan ? null : parser.ReconnectionInterval;
+        return events;
+    }
+
+    public static List<SseItem<string>> Parse(byte[] bytes) => Parse(bytes, out _);
+
+    public static List<SseItem<string>> Parse(string streamText, out TimeSpan? retry) => Parse(Encoding.UTF8.GetBytes(streamText), out retry);
+
+    public static List<SseItem<string>> Parse(string streamText) => Parse(Encoding.UTF8.GetBytes(streamText), out _);
+}
