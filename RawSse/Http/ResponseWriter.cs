@@ -7,6 +7,7 @@ namespace RawSse.Http;
 /// <summary>Writes a status line and header fields (CRLF-terminated, RFC 9112 §4) as bytes into a buffer writer.</summary>
 internal static class ResponseWriter
 {
+    private const int MaxSingleSpanBytes = 1024 * 1024;
     private static readonly byte[] s_crlf = "\r\n"u8.ToArray();
 
     public static void WriteStatusLine(IBufferWriter<byte> writer, int status)
@@ -88,7 +89,8 @@ internal static class ResponseWriter
 
     public static void Write(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length <= 4096)
+        // One span of the whole size, so a cached file leaves in one send rather than one per pipe segment.
+        if (bytes.Length <= MaxSingleSpanBytes)
         {
             bytes.CopyTo(writer.GetSpan(bytes.Length));
             writer.Advance(bytes.Length);
