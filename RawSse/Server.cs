@@ -22,6 +22,7 @@ public sealed class Server : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly Dictionary<IPAddress, int> _streamsByAddress = []; // guarded by itself
     private readonly RateLimitedLog _rejectionLog;
+    private readonly RateLimitedLog _acceptLog;
     private long _nextConnectionId;
     private int _refusing; // refusals in flight, bounded so a flood past the limit cannot pile up tasks
     private int _state; // 0 new, 1 started, 2 stopped
@@ -39,6 +40,7 @@ public sealed class Server : IAsyncDisposable
         Metrics = new ServerMetrics(() => _connections.Count, Hub);
         Publisher = new PublishEndpoint(Hub, options.PublishToken);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
+        _acceptLog = new RateLimitedLog(Log, perSecond: 1);
     }
 
     /// <summary>The in-process publishing API: <c>server.Hub.Publish(topic, new SseEvent(...))</c>.</summary>
@@ -138,8 +140,14 @@ public sealed class Server : IAsyncDisposable
             catch (SocketException ex)
             {
                 // Out of descriptors, or a connection reset before it was accepted: log, breathe, go on.
-                Log.LogWarning("accept failed: {Error}", ex.SocketErrorCode);
+                _acceptLog.Write(LogLevel.Warning, "accept failed: {Error}", ex.SocketErrorCode);
                 await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+            catch (Exception ex) when (ex is not ObjectDisposedException)
+            {
+                _acceptLog.Write(LogLevel.Error, "accept failed: {Error}", ex);
+                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
 
