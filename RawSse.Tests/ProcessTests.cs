@@ -56,6 +56,58 @@ public sealed partial class ProcessTests
         }
     }
 
+    [Test]
+    public async Task Run_LowOpenFileLimit_RefusesPastItWith503AndKeepsServing()
+    {
+        // Arrange: a process allowed 400 open files (the runtime holds about 90 of them itself).
+        using var process = StartServer(openFileLimit: 400, "--port", "0", "--interval", "0", "--log-level", "Warning", "--root", RepoPaths.Public);
+        int port = await ReadListeningPortAsync(process);
+        var sockets = new List<Socket>();
+        try
+        {
+            // Act: 300 streams at once, more than fit.
+            for (int i = 0; i < 300; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets.Add(socket);
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(Deadline);
+                await socket.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+            }
+
+            int streams = 0, refused = 0;
+            foreach (var socket in sockets)
+            {
+                try
+                {
+                    string head = await RawSocket.ReadUntilAsync(socket, "\r\n\r\n", TimeSpan.FromSeconds(5));
+                    streams += head.StartsWith("HTTP/1.1 200 ", StringComparison.Ordinal) ? 1 : 0;
+                    refused += head.StartsWith("HTTP/1.1 503 ", StringComparison.Ordinal) ? 1 : 0;
+                }
+                catch (Exception ex) when (ex is EndOfStreamException or SocketException or TimeoutException)
+                {
+                    // Past the refusals the server can afford, a connection is closed without an answer.
+                }
+            }
+
+            // Assert: streams up to the lowered limit, 503s past it, and the process neither crashed nor stopped serving.
+            Assert.That(streams, Is.InRange(1, 400 - 256), "streams accepted under a 400-file limit");
+            Assert.That(refused, Is.GreaterThan(0), "connections past the limit get 503");
+            Assert.That(process.HasExited, Is.False, "the server died when descriptors ran short");
+            sockets.ForEach(s => s.Dispose());
+            sockets.Clear();
+            bool serving = await Polling.UntilAsync(() => GetStatus(port) == 200, Deadline);
+            Assert.That(serving, Is.True, "GET / after the flood");
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     [TestCase("--port", "70000")]
     [TestCase("--port", "x")]
     [TestCase("--bogus")]
@@ -87,15 +139,24 @@ public sealed partial class ProcessTests
         Assert.That(output, Does.Contain("--port").And.Contain("--bind").And.Contain("--root").And.Contain("--interval").And.Contain("--publish-token"));
     }
 
-    private static Process StartServer(params string[] args)
+    private static Process StartServer(params string[] args) => StartServer(openFileLimit: 0, args);
+
+    private static Process StartServer(int openFileLimit, params string[] args)
     {
         // The project reference puts RawSse.dll beside the tests; run it as `dotnet run` would, but without a build.
-        var info = new ProcessStartInfo("dotnet")
+        // prlimit (util-linux) sets the open-file limit of the process it starts.
+        var info = new ProcessStartInfo(openFileLimit > 0 ? "prlimit" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (openFileLimit > 0)
+        {
+            info.ArgumentList.Add($"--nofile={openFileLimit}:{openFileLimit}");
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RawSse.dll"));
         foreach (var arg in args)
         {
@@ -107,11 +168,41 @@ public sealed partial class ProcessTests
 
     private static async Task<int> ReadListeningPortAsync(Process process)
     {
+        // Log lines written during start-up may come first; the listening line is the one to find.
         using var cts = new CancellationTokenSource(Deadline);
-        string? line = await process.StandardOutput.ReadLineAsync(cts.Token);
-        var match = ListeningLine().Match(line ?? "");
-        Assert.That(match.Success, Is.True, $"expected the listening line, got '{line}'");
-        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var seen = new List<string>();
+        while (await process.StandardOutput.ReadLineAsync(cts.Token) is { } line)
+        {
+            var match = ListeningLine().Match(line);
+            if (match.Success)
+            {
+                // Keep draining what the server prints, so a full pipe never blocks it.
+                _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            seen.Add(line);
+        }
+
+        Assert.Fail($"no listening line; output: {string.Join(" | ", seen)}");
+        return 0;
+    }
+
+    private static int GetStatus(int port)
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 2000, SendTimeout = 2000 };
+            socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
+            socket.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8);
+            var buffer = new byte[12];
+            int n = socket.Receive(buffer);
+            return n == 12 ? int.Parse(System.Text.Encoding.ASCII.GetString(buffer, 9, 3), System.Globalization.CultureInfo.InvariantCulture) : 0;
+        }
+        catch (SocketException)
+        {
+            return 0;
+        }
     }
 
     private static async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout)

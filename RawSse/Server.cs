@@ -25,6 +25,7 @@ public sealed class Server : IAsyncDisposable
     private readonly RateLimitedLog _acceptLog;
     private long _nextConnectionId;
     private int _refusing; // refusals in flight, bounded so a flood past the limit cannot pile up tasks
+    private int _maxConnections;
     private int _state; // 0 new, 1 started, 2 stopped
 
     /// <param name="hub">A hub to serve (see <see cref="RawSse.Sse.Hub"/>); by default the server makes its own with <see cref="ServerOptions.ReplayCapacity"/>.</param>
@@ -66,6 +67,7 @@ public sealed class Server : IAsyncDisposable
             throw new InvalidOperationException("the server has already been started");
         }
 
+        _maxConnections = LimitByOpenFiles(Options.MaxConnections);
         _listener.Server.NoDelay = true;
         _listener.Start(backlog: 4096);
         var token = _stopping.Token;
@@ -151,7 +153,7 @@ public sealed class Server : IAsyncDisposable
                 continue;
             }
 
-            if (_connections.Count >= Options.MaxConnections)
+            if (_connections.Count >= _maxConnections)
             {
                 Refuse(socket);
                 continue;
@@ -166,6 +168,24 @@ public sealed class Server : IAsyncDisposable
         }
     }
 
+    // Running out of descriptors breaks more than accept (the runtime needs some for itself, and its JIT fails
+    // hard without them), so the connection limit stays below the process's open-file limit, with room for the
+    // runtime's own (about 90 at start) and for refusals in flight.
+    private int LimitByOpenFiles(int configured)
+    {
+        const int Reserve = 256;
+        if (!OpenFileLimit.TryRead(out long limit) || limit - Reserve >= configured)
+        {
+            return configured;
+        }
+
+        int capped = (int)Math.Max(64, limit - Reserve);
+        Log.LogWarning("max connections lowered from {Configured} to {Capped}: the open-file limit is {Limit}", configured, capped, limit);
+        return capped;
+    }
+
+    private const int MaxRefusalsInFlight = 32;
+
     private static readonly byte[] s_serviceUnavailable =
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n\r\n503 Service Unavailable\n"u8.ToArray();
 
@@ -174,8 +194,8 @@ public sealed class Server : IAsyncDisposable
     {
         Metrics.Refused();
         Metrics.Rejected(503);
-        _rejectionLog.Write(LogLevel.Warning, "connection refused with 503: {Count} connections open (limit {Limit})", _connections.Count, Options.MaxConnections);
-        if (Interlocked.Increment(ref _refusing) > 256)
+        _rejectionLog.Write(LogLevel.Warning, "connection refused with 503: {Count} connections open (limit {Limit})", _connections.Count, _maxConnections);
+        if (Interlocked.Increment(ref _refusing) > MaxRefusalsInFlight)
         {
             Interlocked.Decrement(ref _refusing);
             socket.Dispose();
