@@ -1,0 +1,159 @@
+using System.Diagnostics;
+
+namespace LoadGen;
+
+/// <summary>
+/// <c>fanout</c>: N subscribers on one topic; the publisher raises its rate step by step (each step D seconds)
+/// and each step reports delivery latency, the time until the last subscriber has each event, loss,
+/// duplicates and reordering, throughput, and the server's and the load generator's CPU. With
+/// <c>--stop-on-fail</c> (the default) the ramp stops at the first step that is not clean.
+/// </summary>
+internal static class FanoutMode
+{
+    public static async Task<int> RunAsync(Args args)
+    {
+        var options = GroupOptions.From(args);
+        string label = args.Get("--label", "server");
+        int subscribers = args.GetInt("--subscribers", 1000);
+        double[] rates = args.GetList("--rates", args.Get("--rate", "100"));
+        double seconds = args.GetDouble("--duration", 10);
+        double warmupSeconds = args.GetDouble("--warmup", 2);
+        int size = args.GetInt("--size", 100);
+        int serverPid = args.GetInt("--server-pid", 0);
+        double maxP99Ms = args.GetDouble("--max-p99-ms", 100);
+        int graceMs = args.GetInt("--grace-ms", 5000);
+        int window = args.GetInt("--window", 256);
+        int perProcess = args.GetInt("--per-process", 15_000);
+        bool stopOnFail = args.Get("--stop-on-fail", "true") == "true";
+        var publishUrl = new Uri(args.Get("--publish-url", new Uri(options.Url, "/publish").ToString()));
+        string topic = args.Get("--topic", TopicOf(options.Url));
+        args.RejectUnknown();
+
+        var report = new FanoutReport { Label = label, Subscribers = subscribers, Size = size, DurationSeconds = seconds, MaxP99Ms = maxP99Ms };
+        await using (var pool = new ShardPool(options, perProcess))
+        {
+            report.Connect = await pool.AddAsync(subscribers).ConfigureAwait(false);
+            report.LoadProcesses = pool.Processes;
+            Console.WriteLine($"[{label}] fanout: {report.Connect} over {pool.Processes} process(es)");
+            using var publisher = new Publisher(publishUrl, topic, size);
+            long sequence = 1;
+            if (warmupSeconds > 0)
+            {
+                // JIT tiers, thread pools and socket buffers settle here; nothing of it is reported.
+                var warmup = await RunStepAsync(pool, publisher, rates[0], warmupSeconds, size, sequence, window, graceMs, serverPid, maxP99Ms).ConfigureAwait(false);
+                Console.WriteLine($"[{label}] warm-up {rates[0]:N0}/s for {warmupSeconds} s: {warmup.Delivered:N0}/{warmup.Expected:N0} delivered, latency {warmup.LatencyMs}");
+                sequence += warmup.Published;
+            }
+
+            foreach (double rate in rates)
+            {
+                var step = await RunStepAsync(pool, publisher, rate, seconds, size, sequence, window, graceMs, serverPid, maxP99Ms).ConfigureAwait(false);
+                report.Steps.Add(step);
+                Console.WriteLine(step.Describe(label));
+                sequence += step.Published;
+                if (step.Clean)
+                {
+                    report.HighestCleanRate = Math.Max(report.HighestCleanRate, rate);
+                }
+                else if (stopOnFail)
+                {
+                    break;
+                }
+            }
+        }
+
+        report.Ok = report.Connect!.Failed == 0;
+        var best = report.Steps.Where(s => s.Clean).OrderByDescending(s => s.TargetRate).FirstOrDefault();
+        Console.WriteLine($"[{label}] highest clean rate: {report.HighestCleanRate:N0} events/s x {subscribers:N0} subscribers" +
+            (best is null ? "" : $" = {best.DeliveriesPerSecond:N0} deliveries/s, {best.DeliveriesPerServerCpuSecond:N0} deliveries per server CPU-second"));
+        Console.WriteLine(Json.Write(report));
+        return 0;
+    }
+
+    private static async Task<FanoutStep> RunStepAsync(ShardPool pool, Publisher publisher, double rate, double seconds, int size, long firstSequence,
+        int window, int graceMs, int serverPid, double maxP99Ms)
+    {
+        int capacity = (int)Math.Ceiling(rate * seconds) + 16;
+        var serverBefore = ProcStats.TryRead(serverPid);
+        long started = Stopwatch.GetTimestamp();
+        await pool.BeginStepAsync(firstSequence, capacity).ConfigureAwait(false);
+        var published = await Task.Factory.StartNew(() => publisher.Run(rate, seconds, firstSequence, window), TaskCreationOptions.LongRunning).ConfigureAwait(false);
+        var result = await pool.EndStepAsync(published.LastSequence, graceMs).ConfigureAwait(false);
+        double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var serverAfter = ProcStats.TryRead(serverPid);
+
+        var latency = Histogram.FromData(result.Latency);
+        var completion = new Histogram();
+        foreach (long micros in result.CompletionMicros)
+        {
+            if (micros > 0)
+            {
+                completion.Record(micros);
+            }
+        }
+
+        var step = new FanoutStep
+        {
+            TargetRate = rate,
+            Published = published.Sent,
+            AchievedRate = Math.Round(published.Sent / Math.Max(published.Seconds, 1e-9), 1),
+            PublishFailed = published.Failed,
+            PublishStalled = published.Stalled,
+            PublishRoundTripMs = Percentiles.FromMicros(published.RoundTrip),
+            Subscribers = result.Subscribers,
+            Closed = result.ClosedDuringStep,
+            Expected = result.Expected,
+            Delivered = result.Received,
+            Lost = result.Missing,
+            Duplicates = result.Duplicates,
+            OutOfOrder = result.OutOfOrder,
+            Drained = result.Drained,
+            LatencyMs = Percentiles.FromMicros(latency),
+            LastSubscriberMs = Percentiles.FromMicros(completion),
+            DeliveriesPerSecond = Math.Round(result.Received / Math.Max(published.Seconds, 1e-9)),
+            WallSeconds = Math.Round(wall, 2),
+            LoadCpuSeconds = Math.Round(result.CpuSeconds, 2),
+            LoadCpuPercent = Math.Round(100 * result.CpuSeconds / wall, 1),
+            LoadRssMb = Math.Round(result.RssKb / 1024.0, 1),
+            LoadGcPauseMs = result.GcPauseMs,
+            LoadGcCount = result.GcCount,
+        };
+
+        if (serverBefore is { } before && serverAfter is { } after)
+        {
+            step.ServerCpuSeconds = Math.Round(after.CpuSeconds - before.CpuSeconds, 2);
+            step.ServerCpuPercent = Math.Round(100 * step.ServerCpuSeconds / wall, 1);
+            step.ServerRssMb = Math.Round(after.RssKb / 1024.0, 1);
+            step.ServerThreads = after.Threads;
+            step.DeliveriesPerServerCpuSecond = step.ServerCpuSeconds > 0 ? Math.Round(result.Received / step.ServerCpuSeconds) : 0;
+        }
+
+        var why = new List<string>();
+        if (step.Lost > 0) why.Add($"{step.Lost:N0} lost");
+        if (step.Duplicates > 0) why.Add($"{step.Duplicates:N0} duplicated");
+        if (step.OutOfOrder > 0) why.Add($"{step.OutOfOrder:N0} out of order");
+        if (step.Closed > 0) why.Add($"{step.Closed:N0} streams closed");
+        if (step.PublishFailed > 0) why.Add($"{step.PublishFailed:N0} publishes failed");
+        if (step.PublishStalled) why.Add("publisher stalled");
+        if (step.AchievedRate < 0.95 * rate) why.Add($"publisher reached only {step.AchievedRate:N0}/s");
+        if (step.LatencyMs.P99 > maxP99Ms) why.Add($"p99 {step.LatencyMs.P99:F1} ms > {maxP99Ms} ms");
+        if (!step.Drained) why.Add("not drained within the grace period");
+        step.Clean = why.Count == 0;
+        step.Why = string.Join("; ", why);
+        step.LoadBound = step.LoadCpuPercent >= 90;
+        return step;
+    }
+
+    private static string TopicOf(Uri url)
+    {
+        foreach (var pair in url.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (pair.StartsWith("topic=", StringComparison.Ordinal))
+            {
+                return Uri.UnescapeDataString(pair[6..]);
+            }
+        }
+
+        return "default";
+    }
+}
