@@ -9,8 +9,10 @@ internal sealed class FanoutReport
     public int Size { get; set; }
     public double DurationSeconds { get; set; }
     public double MaxP99Ms { get; set; }
+    public double StopP99Ms { get; set; }
     public int LoadProcesses { get; set; }
     public ConnectSummary? Connect { get; set; }
     public double HighestCleanRate { get; set; }
+    public double HighestSustainedRate { get; set; }
     public List<FanoutStep> Steps { get; set; } = [];
 }

@@ -30,9 +30,12 @@ internal sealed class FanoutStep
     public double LoadCpuPercent { get; set; }
     public double LoadRssMb { get; set; }
     public bool LoadBound { get; set; }
+    public double OtherCpuPercent { get; set; }    // machine busy time that was neither the server's nor the load's
+    public double StealPercent { get; set; }
     public double LoadGcPauseMs { get; set; }
     public int LoadGcCount { get; set; }
     public bool Clean { get; set; }
+    public bool Sustained { get; set; }
     public string Why { get; set; } = "";
 
     public string Describe(string label) =>
@@ -42,6 +45,6 @@ internal sealed class FanoutStep
         $"    last subscriber {LastSubscriberMs}\n" +
         $"    publish round trip p50 {PublishRoundTripMs.P50:F2} ms, p99 {PublishRoundTripMs.P99:F2} ms\n" +
         $"    {DeliveriesPerSecond:N0} deliveries/s; server {ServerCpuSeconds:F2} CPU-s ({ServerCpuPercent:F0} %), {DeliveriesPerServerCpuSecond:N0} deliveries/CPU-s, RSS {ServerRssMb:F1} MB; " +
-        $"load generator {LoadCpuPercent:F0} % CPU, {LoadGcCount} GCs ({LoadGcPauseMs:F0} ms){(LoadBound ? " (saturated: results are bounded by the load generator)" : "")}\n" +
-        $"    {(Clean ? "clean" : "NOT clean: " + Why)}";
+        $"load generator {LoadCpuPercent:F0} % CPU, {LoadGcCount} GCs ({LoadGcPauseMs:F0} ms); other processes {OtherCpuPercent:F0} % CPU, steal {StealPercent:F0} %{(LoadBound ? " (saturated: results are bounded by the load generator)" : "")}\n" +
+        $"    {(Clean ? "clean" : Sustained ? "sustained, not clean: " + Why : "NOT sustained: " + Why)}";
 }

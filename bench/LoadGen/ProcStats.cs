@@ -3,7 +3,7 @@ using System.Globalization;
 namespace LoadGen;
 
 /// <summary>CPU time and resident memory of a process, from /proc/&lt;pid&gt;/stat and /proc/&lt;pid&gt;/status.</summary>
-internal readonly record struct ProcStats(double CpuSeconds, long RssKb, int Threads)
+internal readonly record struct ProcStats(double CpuSeconds, long RssKb, int Threads, double ChildrenCpuSeconds)
 {
     // USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux ABI in use.
     private const double ClockTicksPerSecond = 100.0;
@@ -34,6 +34,8 @@ internal readonly record struct ProcStats(double CpuSeconds, long RssKb, int Thr
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         long utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
         long stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
+        // cutime + cstime: children that have been waited for (wrk, in static mode).
+        long children = long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
         long rss = 0;
         int threads = 0;
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
@@ -48,6 +50,6 @@ internal readonly record struct ProcStats(double CpuSeconds, long RssKb, int Thr
             }
         }
 
-        return new ProcStats((utime + stime) / ClockTicksPerSecond, rss, threads);
+        return new ProcStats((utime + stime) / ClockTicksPerSecond, rss, threads, children / ClockTicksPerSecond);
     }
 }

@@ -93,12 +93,15 @@ internal static class ReportMode
         Row(md, labels, "idle memory per subscriber (bytes, lower is better)", l => idle.FirstOrDefault(r => r.Label == l)?.BytesPerSubscriber);
         Row(md, labels, "RSS at the largest idle point (MB)", l => idle.FirstOrDefault(r => r.Label == l)?.Points.LastOrDefault()?.ServerRssKb / 1024.0);
         Row(md, labels, "fan-out: highest clean publish rate (events/s)", l => fanout.FirstOrDefault(r => r.Label == l)?.HighestCleanRate);
+        Row(md, labels, "fan-out: highest sustained rate, p99 under the stop bound (events/s)", l => fanout.FirstOrDefault(r => r.Label == l)?.HighestSustainedRate);
         Row(md, labels, "fan-out: deliveries/s at that rate", l => BestStep(fanout, l)?.DeliveriesPerSecond);
-        var common = CommonCleanRate(fanout);
+        var common = CommonSustainedRate(fanout);
         if (common > 0)
         {
-            Row(md, labels, $"fan-out at {common:N0}/s (highest rate all passed): deliveries per server CPU-second", l => StepAt(fanout, l, common)?.DeliveriesPerServerCpuSecond);
+            Row(md, labels, $"fan-out at {common:N0}/s (highest rate all sustained): deliveries per server CPU-second", l => StepAt(fanout, l, common)?.DeliveriesPerServerCpuSecond);
+            Row(md, labels, $"fan-out at {common:N0}/s: p50 latency (ms)", l => StepAt(fanout, l, common)?.LatencyMs.P50);
             Row(md, labels, $"fan-out at {common:N0}/s: p99 latency (ms)", l => StepAt(fanout, l, common)?.LatencyMs.P99);
+            Row(md, labels, $"fan-out at {common:N0}/s: last subscriber p99 (ms)", l => StepAt(fanout, l, common)?.LastSubscriberMs.P99);
         }
 
         Row(md, labels, "ticker: p99 |interval - 500 ms| (ms)", l => ticker.FirstOrDefault(r => r.Label == l)?.JitterMs.P99);
@@ -218,15 +221,15 @@ internal static class ReportMode
         md.AppendLine("## Fan-out");
         md.AppendLine();
         var first = fanout[0];
-        md.AppendLine(CultureInfo.InvariantCulture, $"{first.Subscribers:N0} subscribers on one topic, {first.Size}-byte events published through `POST /publish` on one pipelined keep-alive connection, {first.DurationSeconds} s per rate; the ramp stops at the first rate that is not clean (p99 > {first.MaxP99Ms} ms, or any event lost, duplicated or reordered, or a stream closed). Latency is publish-to-delivery per event and subscriber; \"last sub\" is, per event, the time until the last subscriber had it. \"load %\" is the load generator's CPU on its one core: near 100 % the load generator, not the server, sets the limit.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"{first.Subscribers:N0} subscribers on one topic, {first.Size}-byte events published through `POST /publish` on one pipelined keep-alive connection, {first.DurationSeconds} s per rate. A rate is *clean* when no event was lost, duplicated or reordered, no stream closed, the publisher kept the rate, and p99 ≤ {first.MaxP99Ms} ms; it is *sustained* under the same conditions with p99 ≤ {first.StopP99Ms} ms, and the ramp stops at the first rate that is not sustained. Latency is publish-to-delivery per event and subscriber; \"last sub\" is, per event, the time until the last subscriber had it. \"load %\" is the load generator's CPU on its one core: near 100 % the load generator, not the server, sets the limit. \"other %\" is CPU used by processes that are neither (another job on the machine): when it is high, the step was disturbed.");
         md.AppendLine();
-        md.AppendLine("| server | rate/s | sent/s | delivered | lost | dup | reord | p50 ms | p99 ms | p99.9 ms | max ms | last sub p99 ms | deliveries/s | server CPU % | deliveries/CPU-s | server RSS MB | load % | clean |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        md.AppendLine("| server | rate/s | sent/s | delivered | lost | dup | reord | p50 ms | p99 ms | p99.9 ms | max ms | last sub p99 ms | deliveries/s | server CPU % | deliveries/CPU-s | server RSS MB | load % | other % | verdict |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in fanout.OrderBy(r => LabelOrder(r.Label)))
         {
             foreach (var s in r.Steps)
             {
-                md.AppendLine(Inv($"| {r.Label} | {s.TargetRate:N0} | {s.AchievedRate:N0} | {s.Delivered:N0} | {s.Lost:N0} | {s.Duplicates:N0} | {s.OutOfOrder:N0} | {s.LatencyMs.P50:F1} | {s.LatencyMs.P99:F1} | {s.LatencyMs.P999:F1} | {s.LatencyMs.Max:F1} | {s.LastSubscriberMs.P99:F1} | {s.DeliveriesPerSecond:N0} | {s.ServerCpuPercent:F0} | {s.DeliveriesPerServerCpuSecond:N0} | {s.ServerRssMb:F0} | {s.LoadCpuPercent:F0} | {(s.Clean ? "yes" : "no: " + s.Why)} |"));
+                md.AppendLine(Inv($"| {r.Label} | {s.TargetRate:N0} | {s.AchievedRate:N0} | {s.Delivered:N0} | {s.Lost:N0} | {s.Duplicates:N0} | {s.OutOfOrder:N0} | {s.LatencyMs.P50:F1} | {s.LatencyMs.P99:F1} | {s.LatencyMs.P999:F1} | {s.LatencyMs.Max:F1} | {s.LastSubscriberMs.P99:F1} | {s.DeliveriesPerSecond:N0} | {s.ServerCpuPercent:F0} | {s.DeliveriesPerServerCpuSecond:N0} | {s.ServerRssMb:F0} | {s.LoadCpuPercent:F0} | {s.OtherCpuPercent:F0} | {(s.Clean ? "clean" : s.Sustained ? "sustained: " + s.Why : "no: " + s.Why)} |"));
             }
 
             File.WriteAllLines(Path.Combine(charts, $"fanout-{r.Label}.dat"),
@@ -234,13 +237,14 @@ internal static class ReportMode
         }
 
         md.AppendLine();
-        md.AppendLine("Highest clean rate: " + string.Join(", ", fanout.OrderBy(r => LabelOrder(r.Label)).Select(r => Inv($"{r.Label} {r.HighestCleanRate:N0}/s"))) + ".");
+        md.AppendLine("Highest clean rate: " + string.Join(", ", fanout.OrderBy(r => LabelOrder(r.Label)).Select(r => Inv($"{r.Label} {r.HighestCleanRate:N0}/s"))) +
+            "; highest sustained rate: " + string.Join(", ", fanout.OrderBy(r => LabelOrder(r.Label)).Select(r => Inv($"{r.Label} {r.HighestSustainedRate:N0}/s"))) + ".");
         md.AppendLine();
         WriteChart(charts, "fanout-latency", $"""
             set title "Fan-out to {first.Subscribers:N0} subscribers: p99 delivery latency"
             set xlabel "publish rate (events/s)"
             set ylabel "p99 latency (ms)"
-            set logscale y
+            set logscale xy
             set key top left
             set grid
             """, fanout.Select(r => r.Label), l => $"'fanout-{l}.dat' using 1:3 with linespoints title '{l}'");
@@ -248,6 +252,7 @@ internal static class ReportMode
             set title "Fan-out to {first.Subscribers:N0} subscribers: deliveries per server CPU-second"
             set xlabel "publish rate (events/s)"
             set ylabel "deliveries per CPU-second"
+            set logscale x
             set key top left
             set grid
             """, fanout.Select(r => r.Label), l => $"'fanout-{l}.dat' using 1:4 with linespoints title '{l}'");
@@ -267,12 +272,12 @@ internal static class ReportMode
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"{ticker[0].Subscribers:N0} subscribers on the default topic, the server's 500 ms ticker on, {ticker[0].DurationSeconds} s. Interval: time between two consecutive ticks at one subscriber; jitter: its distance from 500 ms; spread: per tick, first to last subscriber.");
         md.AppendLine();
-        md.AppendLine("| server | ticks | interval p50 ms | interval min–max ms | jitter p50 ms | jitter p99 ms | jitter p99.9 ms | jitter max ms | spread p50 ms | spread p99 ms | spread max ms | missed | server CPU % | load % |");
-        md.AppendLine("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| server | ticks | interval p50 ms | interval min–max ms | jitter p50 ms | jitter p99 ms | jitter p99.9 ms | jitter max ms | spread p50 ms | spread p99 ms | spread max ms | missed | server CPU % | load % | other % |");
+        md.AppendLine("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var dat = new List<string>();
         foreach (var r in ticker.OrderBy(r => LabelOrder(r.Label)))
         {
-            md.AppendLine(Inv($"| {r.Label} | {r.Ticks} | {r.IntervalMs.P50:F1} | {r.IntervalMs.Min:F1}–{r.IntervalMs.Max:F1} | {r.JitterMs.P50:F2} | {r.JitterMs.P99:F2} | {r.JitterMs.P999:F2} | {r.JitterMs.Max:F2} | {r.SpreadMs.P50:F1} | {r.SpreadMs.P99:F1} | {r.SpreadMs.Max:F1} | {r.TicksMissed} | {r.ServerCpuPercent:F1} | {r.LoadCpuPercent:F0} |"));
+            md.AppendLine(Inv($"| {r.Label} | {r.Ticks} | {r.IntervalMs.P50:F1} | {r.IntervalMs.Min:F1}–{r.IntervalMs.Max:F1} | {r.JitterMs.P50:F2} | {r.JitterMs.P99:F2} | {r.JitterMs.P999:F2} | {r.JitterMs.Max:F2} | {r.SpreadMs.P50:F1} | {r.SpreadMs.P99:F1} | {r.SpreadMs.Max:F1} | {r.TicksMissed} | {r.ServerCpuPercent:F1} | {r.LoadCpuPercent:F0} | {r.OtherCpuPercent:F0} |"));
             dat.Add(Inv($"{r.Label} {r.JitterMs.P50:F3} {r.JitterMs.P99:F3} {r.SpreadMs.P50:F3} {r.SpreadMs.P99:F3}"));
         }
 
@@ -304,11 +309,11 @@ internal static class ReportMode
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"wrk, keep-alive, one thread on CPU 1: `{statics[0].Command}` (and the same for each file and server).");
         md.AppendLine();
-        md.AppendLine("| server | file | requests/s | p50 ms | p90 ms | p99 ms | server CPU % | requests/CPU-s | errors |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| server | file | requests/s | p50 ms | p90 ms | p99 ms | server CPU % | requests/CPU-s | wrk CPU % | other % | errors |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in statics.OrderBy(r => r.File).ThenBy(r => LabelOrder(r.Label)))
         {
-            md.AppendLine(Inv($"| {r.Label} | {r.File} | {r.RequestsPerSecond:N0} | {r.LatencyP50Ms:F2} | {r.LatencyP90Ms:F2} | {r.LatencyP99Ms:F2} | {r.ServerCpuPercent:F0} | {r.RequestsPerServerCpuSecond:N0} | {r.Non2xx + r.SocketErrors} |"));
+            md.AppendLine(Inv($"| {r.Label} | {r.File} | {r.RequestsPerSecond:N0} | {r.LatencyP50Ms:F2} | {r.LatencyP90Ms:F2} | {r.LatencyP99Ms:F2} | {r.ServerCpuPercent:F0} | {r.RequestsPerServerCpuSecond:N0} | {r.LoadCpuPercent:F0} | {r.OtherCpuPercent:F0} | {r.Non2xx + r.SocketErrors} |"));
         }
 
         md.AppendLine();
@@ -411,13 +416,13 @@ internal static class ReportMode
     private static string Format(double v) => Math.Abs(v) >= 100 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.##", CultureInfo.InvariantCulture);
 
     private static FanoutStep? BestStep(List<FanoutReport> fanout, string label) =>
-        fanout.FirstOrDefault(r => r.Label == label)?.Steps.Where(s => s.Clean).OrderByDescending(s => s.TargetRate).FirstOrDefault();
+        fanout.FirstOrDefault(r => r.Label == label)?.Steps.Where(s => s.Sustained).OrderByDescending(s => s.TargetRate).FirstOrDefault();
 
     private static FanoutStep? StepAt(List<FanoutReport> fanout, string label, double rate) =>
         fanout.FirstOrDefault(r => r.Label == label)?.Steps.FirstOrDefault(s => s.TargetRate == rate);
 
-    private static double CommonCleanRate(List<FanoutReport> fanout) =>
-        fanout.Count == 0 ? 0 : fanout.Min(r => r.HighestCleanRate);
+    private static double CommonSustainedRate(List<FanoutReport> fanout) =>
+        fanout.Count == 0 ? 0 : fanout.Min(r => r.HighestSustainedRate);
 
     private static double? Median(IEnumerable<double> values)
     {

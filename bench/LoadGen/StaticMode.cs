@@ -29,12 +29,17 @@ internal static partial class StaticMode
         }
 
         var before = ProcStats.TryRead(serverPid);
+        var self = ProcStats.Self();
+        var machineBefore = MachineCpu.Read();
         long t0 = Stopwatch.GetTimestamp();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wrk");
         string output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
         await process.WaitForExitAsync().ConfigureAwait(false);
         double wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         var after = ProcStats.TryRead(serverPid);
+        var machineAfter = MachineCpu.Read();
+        var selfAfter = ProcStats.Self();
+        double load = selfAfter.CpuSeconds + selfAfter.ChildrenCpuSeconds - self.CpuSeconds - self.ChildrenCpuSeconds;
 
         var report = new StaticReport { Label = label, File = file, Command = string.Join(' ', args.Rest) };
         report.RequestsPerSecond = Number(RequestsPerSecond().Match(output));
@@ -66,10 +71,13 @@ internal static partial class StaticMode
             report.ServerRssMb = Math.Round(a.RssKb / 1024.0, 1);
         }
 
+        report.LoadCpuPercent = Math.Round(100 * load / wall, 1);
+        report.OtherCpuPercent = Math.Round(Math.Max(0, 100 * (machineAfter.BusySeconds - machineBefore.BusySeconds - report.ServerCpuSeconds - load) / wall), 1);
+
         report.Ok = process.ExitCode == 0 && report.Requests > 0 && report.Non2xx == 0 && report.SocketErrors == 0;
         Console.WriteLine(output.TrimEnd());
         Console.WriteLine($"[{label}] static {file}: {report.RequestsPerSecond:N0} requests/s, p50 {report.LatencyP50Ms:F2} ms, p99 {report.LatencyP99Ms:F2} ms, " +
-            $"non-2xx {report.Non2xx}, socket errors {report.SocketErrors}; server {report.ServerCpuPercent:F0} % CPU, {report.RequestsPerServerCpuSecond:N0} requests/CPU-s");
+            $"non-2xx {report.Non2xx}, socket errors {report.SocketErrors}; server {report.ServerCpuPercent:F0} % CPU, {report.RequestsPerServerCpuSecond:N0} requests/CPU-s; wrk {report.LoadCpuPercent:F0} % CPU, other processes {report.OtherCpuPercent:F0} % CPU");
         Console.WriteLine(Json.Write(report));
         return report.Ok ? 0 : 1;
     }

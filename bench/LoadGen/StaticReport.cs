@@ -18,4 +18,6 @@ internal sealed class StaticReport
     public double ServerCpuPercent { get; set; }
     public double RequestsPerServerCpuSecond { get; set; }
     public double ServerRssMb { get; set; }
+    public double LoadCpuPercent { get; set; }
+    public double OtherCpuPercent { get; set; }
 }

@@ -27,12 +27,14 @@ internal static class TickerMode
             // One period for every stream to have seen a tick, so each measured interval has a start.
             await Task.Delay(options.TickPeriodMs * 2).ConfigureAwait(false);
             var before = ProcStats.TryRead(serverPid);
+            var machineBefore = MachineCpu.Read();
             long started = Stopwatch.GetTimestamp();
             await pool.BeginStepAsync(firstSequence: long.MaxValue, capacity: 0).ConfigureAwait(false);
             await Task.Delay(TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
             var result = await pool.EndStepAsync(lastSequence: -1, graceMs: 0).ConfigureAwait(false);
             double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var after = ProcStats.TryRead(serverPid);
+            var machineAfter = MachineCpu.Read();
 
             report.IntervalMs = Percentiles.FromMicros(Histogram.FromData(result.TickIntervals));
             report.JitterMs = Percentiles.FromMicros(Histogram.FromData(result.TickJitter));
@@ -57,13 +59,15 @@ internal static class TickerMode
             }
 
             report.LoadCpuPercent = Math.Round(100 * result.CpuSeconds / wall, 1);
+            double other = machineAfter.BusySeconds - machineBefore.BusySeconds - report.ServerCpuSeconds - result.CpuSeconds;
+            report.OtherCpuPercent = Math.Round(Math.Max(0, 100 * other / wall), 1);
         }
 
         Console.WriteLine($"[{label}] ticker: {report.Ticks} ticks x {subscribers:N0} subscribers, period {report.PeriodMs} ms");
         Console.WriteLine($"    interval {report.IntervalMs}");
         Console.WriteLine($"    |interval - period| {report.JitterMs}");
         Console.WriteLine($"    first-to-last subscriber spread {report.SpreadMs}");
-        Console.WriteLine($"    ticks missed {report.TicksMissed}, incomplete ticks {report.IncompleteTicks}; server {report.ServerCpuPercent:F1} % CPU, RSS {report.ServerRssMb:F1} MB; load generator {report.LoadCpuPercent:F1} % CPU");
+        Console.WriteLine($"    ticks missed {report.TicksMissed}, incomplete ticks {report.IncompleteTicks}; server {report.ServerCpuPercent:F1} % CPU, RSS {report.ServerRssMb:F1} MB; load generator {report.LoadCpuPercent:F1} % CPU; other processes {report.OtherCpuPercent:F1} % CPU");
         Console.WriteLine(Json.Write(report));
         return 0;
     }

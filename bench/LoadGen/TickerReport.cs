@@ -19,4 +19,5 @@ internal sealed class TickerReport
     public double ServerCpuPercent { get; set; }
     public double ServerRssMb { get; set; }
     public double LoadCpuPercent { get; set; }
+    public double OtherCpuPercent { get; set; }
 }

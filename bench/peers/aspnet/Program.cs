@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.ServerSentEvents;
-using System.Threading.Channels;
 using AspnetPeer;
 using Microsoft.Extensions.FileProviders;
 
