@@ -139,9 +139,29 @@ server_cmd() {
   esac
 }
 
+# wait_quiet: waits (at most 2 minutes) until the machine is nearly idle, so that another job's CPU time
+# does not land in a measurement (the machine may be shared). Busy = user+nice+system+irq+softirq ticks.
+QUIET_WAITS=0
+wait_quiet() {
+  local tries=0 busy u1 n1 s1 i1 w1 q1 sq1 u2 n2 s2 i2 w2 q2 sq2
+  while (( tries < 60 )); do
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 _ </proc/stat
+    sleep 1
+    read -r _ u2 n2 s2 i2 w2 q2 sq2 _ </proc/stat
+    busy=$(( (u2 + n2 + s2 + q2 + sq2) - (u1 + n1 + s1 + q1 + sq1) ))   # percent of one CPU over that second
+    if (( busy <= 15 )); then return 0; fi
+    (( tries == 0 )) && echo "   (other processes use ${busy} % of a CPU: waiting for a quiet machine, at most 2 minutes)"
+    tries=$((tries + 1))
+    QUIET_WAITS=$((QUIET_WAITS + 1))
+    sleep 1
+  done
+  echo "   (the machine is still busy; going on)"
+}
+
 # start_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves.
 start_server() {
   local name=$1 interval=$2 log="$TMP/$3.log"
+  wait_quiet
   # shellcheck disable=SC2046
   taskset -c 0 $(server_cmd "$name" "$interval") >"$log" 2>&1 &
   SERVER_PID=$!
@@ -259,6 +279,7 @@ if has_scenario startup; then
   for round in $(seq "$STARTUP_ROUNDS"); do
     for s in "${SERVERS[@]}"; do
       section "start-up: $s, round $round of $STARTUP_ROUNDS"
+      wait_quiet
       # shellcheck disable=SC2046
       loadgen "startup-$s-$round" startup --label "$s" --url "http://127.0.0.1:${PORT[$s]}/" --runs 1 \
         --settle-ms "$SETTLE_MS" -- taskset -c 0 $(server_cmd "$s" 0)
@@ -271,7 +292,7 @@ noise_probe after
 
 # ---------------------------------------------------------------------------------------------- report
 section "report"
-echo "elapsed: $(( $(date +%s) - started_at )) s" >>"$TMP/meta.txt"
+echo "elapsed: $(( $(date +%s) - started_at )) s, of which about $((QUIET_WAITS * 2)) s waiting for other processes to leave the CPUs" >>"$TMP/meta.txt"
 CHARTS="$RESULTS/$stamp"
 mkdir -p "$CHARTS"
 cp "$JSONL" "$CHARTS/results.jsonl"

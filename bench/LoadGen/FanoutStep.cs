@@ -37,6 +37,7 @@ internal sealed class FanoutStep
     public bool Clean { get; set; }
     public bool Sustained { get; set; }
     public string Why { get; set; } = "";
+    public string? DisturbedFirstTry { get; set; } // set when this is a second try after a disturbed first one
 
     public string Describe(string label) =>
         $"[{label}] {TargetRate,7:N0}/s (sent {AchievedRate:N0}/s): {Delivered:N0}/{Expected:N0} delivered, lost {Lost:N0}, dup {Duplicates:N0}, " +

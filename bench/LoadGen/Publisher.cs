@@ -177,7 +177,14 @@ internal sealed class Publisher : IDisposable
                     }
 
                     Interlocked.Increment(ref _responses);
-                    _window.Release();
+                    try
+                    {
+                        _window.Release();
+                    }
+                    catch (SemaphoreFullException)
+                    {
+                        // A late answer to a step that gave up waiting: its window is gone.
+                    }
                 }
 
                 buffer.AsSpan(offset, held - offset).CopyTo(buffer);
