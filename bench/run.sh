@@ -139,23 +139,27 @@ server_cmd() {
   esac
 }
 
-# wait_quiet: waits (at most 2 minutes) until the machine is nearly idle, so that another job's CPU time
-# does not land in a measurement (the machine may be shared). Busy = user+nice+system+irq+softirq ticks.
+# wait_quiet: waits (at most 2 minutes) until the machine has been nearly idle for 3 seconds in a row, so
+# that another job's CPU time does not land in a measurement (the machine may be shared).
+# Busy = user+nice+system+irq+softirq ticks of /proc/stat, in percent of one CPU per second.
 QUIET_WAITS=0
 wait_quiet() {
-  local tries=0 busy u1 n1 s1 i1 w1 q1 sq1 u2 n2 s2 i2 w2 q2 sq2
-  while (( tries < 60 )); do
+  local seconds=0 quiet=0 busy u1 n1 s1 i1 w1 q1 sq1 u2 n2 s2 i2 w2 q2 sq2
+  while (( seconds < 120 && quiet < 3 )); do
     read -r _ u1 n1 s1 i1 w1 q1 sq1 _ </proc/stat
     sleep 1
     read -r _ u2 n2 s2 i2 w2 q2 sq2 _ </proc/stat
-    busy=$(( (u2 + n2 + s2 + q2 + sq2) - (u1 + n1 + s1 + q1 + sq1) ))   # percent of one CPU over that second
-    if (( busy <= 15 )); then return 0; fi
-    (( tries == 0 )) && echo "   (other processes use ${busy} % of a CPU: waiting for a quiet machine, at most 2 minutes)"
-    tries=$((tries + 1))
-    QUIET_WAITS=$((QUIET_WAITS + 1))
-    sleep 1
+    busy=$(( (u2 + n2 + s2 + q2 + sq2) - (u1 + n1 + s1 + q1 + sq1) ))
+    seconds=$((seconds + 1))
+    if (( busy <= 15 )); then
+      quiet=$((quiet + 1))
+    else
+      (( quiet == 0 && seconds == 1 )) && echo "   (other processes use ${busy} % of a CPU: waiting for a quiet machine, at most 2 minutes)"
+      quiet=0
+      QUIET_WAITS=$((QUIET_WAITS + 1))
+    fi
   done
-  echo "   (the machine is still busy; going on)"
+  (( quiet >= 3 )) || echo "   (the machine is still busy; going on)"
 }
 
 # start_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves.
@@ -292,7 +296,7 @@ noise_probe after
 
 # ---------------------------------------------------------------------------------------------- report
 section "report"
-echo "elapsed: $(( $(date +%s) - started_at )) s, of which about $((QUIET_WAITS * 2)) s waiting for other processes to leave the CPUs" >>"$TMP/meta.txt"
+echo "elapsed: $(( $(date +%s) - started_at )) s, of which about $((QUIET_WAITS)) s waiting for other processes to leave the CPUs" >>"$TMP/meta.txt"
 CHARTS="$RESULTS/$stamp"
 mkdir -p "$CHARTS"
 cp "$JSONL" "$CHARTS/results.jsonl"

@@ -54,7 +54,7 @@ internal static class FanoutMode
                 var step = await RunStepAsync(pool, publisher, rate, seconds, size, sequence, window, graceMs, serverPid, maxP99Ms, stopP99Ms).ConfigureAwait(false);
                 Console.WriteLine(step.Describe(label));
                 sequence += step.Published;
-                if (!step.Sustained && disturbedPercent > 0 && step.OtherCpuPercent > disturbedPercent)
+                if (!step.Clean && disturbedPercent > 0 && step.OtherCpuPercent > disturbedPercent)
                 {
                     // Another job took the CPUs: one more try at the same rate, and the first try is kept in the record.
                     Console.WriteLine($"[{label}] {rate:N0}/s was disturbed (other processes {step.OtherCpuPercent:F0} % CPU): trying it once more");
