@@ -91,6 +91,8 @@ dotnet publish "$BENCH/LoadGen/LoadGen.csproj" -c Release -o "$OUT/loadgen" -nol
 # The server runs under a name of its own: on a shared machine, something else's `pkill RawSse` must not
 # stop the server under test (the apphost finds RawSse.dll beside its real path).
 ln -sf RawSse "$OUT/rawsse/rawsse-bench"
+# The load generator's SSE scanner, chunked decoder and histogram, checked offline before anything is measured.
+"$OUT/loadgen/LoadGen" selftest
 (cd "$BENCH/peers/go" && GOFLAGS=-mod=mod go build -trimpath -o "$OUT/go/ssepeer" .)
 
 # ---------------------------------------------------------------------------------------------- run layout

@@ -10,6 +10,7 @@ const string Usage = """
       startup  --url http://127.0.0.1:P/ [--runs 3] [--settle-ms 2000] -- SERVER COMMAND...
       static   --file NAME [--server-pid PID] -- wrk --latency ... URL
       noise    [--duration 3]   (spin on this CPU and report how long the machine took it away)
+      selftest          (the SSE scanner, chunked decoder and histogram, offline; ends "N passed, N failed")
       report   --in results.jsonl --out results.md [--charts DIR] [--meta meta.txt]
     common: --label NAME, --per-process 15000 (subscribers per process; more are sharded to child processes),
             --per-address 2000 (subscribers per source address 127.0.0.2, .3, ...), --connect-concurrency 200,
@@ -33,6 +34,7 @@ try
         "startup" => await StartupMode.RunAsync(options),
         "static" => await StaticMode.RunAsync(options),
         "noise" => NoiseMode.Run(options),
+        "selftest" => SelfTestMode.Run(options),
         "report" => ReportMode.Run(options),
         "shard" => await ShardMode.RunAsync(options),
         _ => throw new ArgumentException($"unknown mode '{args[0]}'"),

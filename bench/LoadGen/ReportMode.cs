@@ -229,7 +229,7 @@ internal static class ReportMode
         {
             foreach (var s in r.Steps)
             {
-                md.AppendLine(Inv($"| {r.Label} | {s.TargetRate:N0} | {s.AchievedRate:N0} | {s.Delivered:N0} | {s.Lost:N0} | {s.Duplicates:N0} | {s.OutOfOrder:N0} | {s.LatencyMs.P50:F1} | {s.LatencyMs.P99:F1} | {s.LatencyMs.P999:F1} | {s.LatencyMs.Max:F1} | {s.LastSubscriberMs.P99:F1} | {s.DeliveriesPerSecond:N0} | {s.ServerCpuPercent:F0} | {s.DeliveriesPerServerCpuSecond:N0} | {s.ServerRssMb:F0} | {s.LoadCpuPercent:F0} | {s.OtherCpuPercent:F0} | {(s.Clean ? "clean" : s.Sustained ? "sustained: " + s.Why : "no: " + s.Why)}{(s.DisturbedFirstTry is null ? "" : $" (second try; the first was disturbed: {s.DisturbedFirstTry})")} |"));
+                md.AppendLine(Inv($"| {r.Label} | {s.TargetRate:N0} | {s.AchievedRate:N0} | {s.Delivered:N0} | {s.Lost:N0} | {s.Duplicates:N0} | {s.OutOfOrder:N0} | {s.LatencyMs.P50:F1} | {s.LatencyMs.P99:F1} | {s.LatencyMs.P999:F1} | {s.LatencyMs.Max:F1} | {s.LastSubscriberMs.P99:F1} | {s.DeliveriesPerSecond:N0} | {s.ServerCpuPercent:F0} | {s.DeliveriesPerServerCpuSecond:N0} | {s.ServerRssMb:F0} | {s.LoadCpuPercent:F0} | {s.OtherCpuPercent:F0} | {(s.Clean ? "clean" : s.Sustained ? "sustained: " + s.Why : "no: " + s.Why)}{(s.LoadBound ? "; load generator saturated" : "")}{(s.DisturbedFirstTry is null ? "" : $" (second try; the first was disturbed: {s.DisturbedFirstTry})")} |"));
             }
 
             File.WriteAllLines(Path.Combine(charts, $"fanout-{r.Label}.dat"),

@@ -31,8 +31,6 @@ internal sealed class SubscriberGroup : IAsyncDisposable
 
     public StepStats CurrentStep => Volatile.Read(ref _step);
 
-    public int Open => _subscribers.Count(s => !s.Closed);
-
     /// <summary>Opens <paramref name="count"/> more streams, numbered from <paramref name="firstIndex"/> over every shard (it picks the source address).</summary>
     public async Task<ConnectSummary> AddAsync(int count, int firstIndex)
     {
