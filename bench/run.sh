@@ -37,12 +37,14 @@ if $quick; then
   TICKER_SUBS=500;         TICKER_SECONDS=5
   WRK_SECONDS=3;           WRK_CONNECTIONS=16
   STARTUP_ROUNDS=2;        SETTLE_MS=1000
+  QUIET_SECONDS=1
 else
   IDLE_STEPS=1000,5000,10000,19000; PER_PROCESS=15000
   FANOUT_SUBS=10000;       FANOUT_RATES=1,2,5,10,20,30,50,75,100,150,200; FANOUT_SECONDS=10; FANOUT_WARMUP=3
   TICKER_SUBS=10000;       TICKER_SECONDS=30
   WRK_SECONDS=10;          WRK_CONNECTIONS=64
   STARTUP_ROUNDS=5;        SETTLE_MS=2000
+  QUIET_SECONDS=3
 fi
 FANOUT_SIZE=100
 MAX_P99_MS=100     # a rate is clean under this p99 (and with nothing lost)
@@ -141,13 +143,13 @@ server_cmd() {
   esac
 }
 
-# wait_quiet: waits (at most 2 minutes) until the machine has been nearly idle for 3 seconds in a row, so
+# wait_quiet: waits (at most 2 minutes) until the machine has been nearly idle for QUIET_SECONDS in a row, so
 # that another job's CPU time does not land in a measurement (the machine may be shared).
 # Busy = user+nice+system+irq+softirq ticks of /proc/stat, in percent of one CPU per second.
 QUIET_WAITS=0
 wait_quiet() {
   local seconds=0 quiet=0 busy u1 n1 s1 i1 w1 q1 sq1 u2 n2 s2 i2 w2 q2 sq2
-  while (( seconds < 120 && quiet < 3 )); do
+  while (( seconds < 120 && quiet < QUIET_SECONDS )); do
     read -r _ u1 n1 s1 i1 w1 q1 sq1 _ </proc/stat
     sleep 1
     read -r _ u2 n2 s2 i2 w2 q2 sq2 _ </proc/stat
@@ -161,7 +163,7 @@ wait_quiet() {
       QUIET_WAITS=$((QUIET_WAITS + 1))
     fi
   done
-  (( quiet >= 3 )) || echo "   (the machine is still busy; going on)"
+  (( quiet >= QUIET_SECONDS )) || echo "   (the machine is still busy; going on)"
 }
 
 # start_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves.
@@ -308,4 +310,4 @@ for gp in "$CHARTS"/*.gp; do
   (cd "$CHARTS" && gnuplot "$(basename "$gp")")
 done
 echo "results: $RESULTS/$stamp.md (charts in $CHARTS/)"
-grep -c '"mode":"crash"' "$JSONL" >/dev/null && echo "!! a server crashed: see $RESULTS/$stamp.md" || true
+grep -q '"mode":"crash"' "$JSONL" && echo "!! a server exited abnormally: see $RESULTS/$stamp.md" || true
