@@ -104,7 +104,7 @@ internal static class ReportMode
             Row(md, labels, $"fan-out at {common:N0}/s: last subscriber p99 (ms)", l => StepAt(fanout, l, common)?.LastSubscriberMs.P99);
         }
 
-        Row(md, labels, "ticker: p99 |interval - 500 ms| (ms)", l => ticker.FirstOrDefault(r => r.Label == l)?.JitterMs.P99);
+        Row(md, labels, "ticker: p99 jitter, distance of an interval from 500 ms (ms)", l => ticker.FirstOrDefault(r => r.Label == l)?.JitterMs.P99);
         Row(md, labels, "ticker: p99 first-to-last subscriber spread (ms)", l => ticker.FirstOrDefault(r => r.Label == l)?.SpreadMs.P99);
         Row(md, labels, "start-up: median exec to first byte (ms)", l => Median(startup.Where(r => r.Label == l).SelectMany(r => r.Runs).Where(r => r.FirstByteMs >= 0).Select(r => r.FirstByteMs)));
         Row(md, labels, "start-up: median idle RSS (MB)", l => Median(startup.Where(r => r.Label == l).SelectMany(r => r.Runs).Where(r => r.FirstByteMs >= 0).Select(r => r.IdleRssKb / 1024.0)));
