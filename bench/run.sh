@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# RawSse benchmarks against a Go net/http peer, an ASP.NET Core (Kestrel) peer and nginx (static files).
+#
+#   bench/run.sh            full run (under ~30 minutes on 2 cores)
+#   bench/run.sh --quick    every scenario at a small scale (about two minutes): a smoke test
+#   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,startup
+#
+# Installs what it needs (Debian packages), builds everything in Release, pins each server to CPU 0 and the
+# load to CPU 1, and writes bench/results/<stamp>.md with charts in bench/results/<stamp>/.
+# Everything is bounded: each server is started for one scenario and stopped (SIGTERM, then SIGKILL).
+set -euo pipefail
+cd "$(dirname "$0")"
+BENCH=$(pwd)
+REPO=$(cd .. && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+quick=false
+servers="rawsse,go,aspnet"
+scenarios="idle,fanout,ticker,static,startup"
+while (( $# > 0 )); do
+  case "$1" in
+    --quick) quick=true ;;
+    --servers) servers="$2"; shift ;;
+    --scenarios) scenarios="$2"; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+IFS=, read -r -a SERVERS <<<"$servers"
+has_scenario() { [[ ",$scenarios," == *",$1,"* ]]; }
+
+# ---------------------------------------------------------------------------------------------- scale
+if $quick; then
+  IDLE_STEPS=100,300,500;  PER_PROCESS=200          # small shards, so sharding is exercised too
+  FANOUT_SUBS=500;         FANOUT_RATES=10,50,200;   FANOUT_SECONDS=3; FANOUT_WARMUP=1
+  TICKER_SUBS=500;         TICKER_SECONDS=5
+  WRK_SECONDS=3;           WRK_CONNECTIONS=16
+  STARTUP_ROUNDS=2;        SETTLE_MS=1000
+  QUIET_SECONDS=1
+else
+  IDLE_STEPS=1000,5000,10000,19000; PER_PROCESS=15000
+  FANOUT_SUBS=10000;       FANOUT_RATES=1,2,5,10,20,30,50,75,100,150,200; FANOUT_SECONDS=10; FANOUT_WARMUP=3
+  TICKER_SUBS=10000;       TICKER_SECONDS=30
+  WRK_SECONDS=10;          WRK_CONNECTIONS=64
+  STARTUP_ROUNDS=5;        SETTLE_MS=2000
+  QUIET_SECONDS=3
+fi
+FANOUT_SIZE=100
+MAX_P99_MS=100     # a rate is clean under this p99 (and with nothing lost)
+STOP_P99_MS=1000   # the ramp goes on while p99 stays under this and nothing is lost
+
+# ---------------------------------------------------------------------------------------------- tools
+missing=()
+command -v go >/dev/null      || missing+=(golang-go)
+command -v wrk >/dev/null     || missing+=(wrk)
+command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+command -v nginx >/dev/null   || missing+=(nginx)
+command -v taskset >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null    || missing+=(curl)
+if (( ${#missing[@]} > 0 )); then
+  echo "== installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+ulimit -n "$(ulimit -Hn)"
+if (( $(ulimit -n) < 20000 )) && ! $quick; then
+  echo "run.sh: the full run needs 20,000 open files per process; the hard limit here is $(ulimit -Hn)" >&2
+fi
+if (( $(nproc) < 2 )); then
+  echo "run.sh: needs 2 CPUs (server on CPU 0, load on CPU 1)" >&2
+  exit 1
+fi
+
+# ---------------------------------------------------------------------------------------------- build
+OUT="$BENCH/out"
+echo "== building (Release)"
+r2r=yes
+if ! dotnet publish "$REPO/RawSse/RawSse.csproj" -c Release -r linux-x64 --self-contained false \
+      -p:PublishReadyToRun=true -o "$OUT/rawsse" -nologo -v:q; then
+  echo "== ReadyToRun publish failed (runtime pack not restorable?): falling back to a plain Release publish"
+  r2r=no
+  dotnet publish "$REPO/RawSse/RawSse.csproj" -c Release -o "$OUT/rawsse" -nologo -v:q
+fi
+aspnet_r2r=yes
+if ! dotnet publish "$BENCH/peers/aspnet/AspnetPeer.csproj" -c Release -r linux-x64 --self-contained false \
+      -p:PublishReadyToRun=true -o "$OUT/aspnet" -nologo -v:q; then
+  aspnet_r2r=no
+  dotnet publish "$BENCH/peers/aspnet/AspnetPeer.csproj" -c Release -o "$OUT/aspnet" -nologo -v:q
+fi
+dotnet publish "$BENCH/LoadGen/LoadGen.csproj" -c Release -o "$OUT/loadgen" -nologo -v:q
+# The server runs under a name of its own: on a shared machine, something else's `pkill RawSse` must not
+# stop the server under test (the apphost finds RawSse.dll beside its real path).
+ln -sf RawSse "$OUT/rawsse/rawsse-bench"
+# The load generator's SSE scanner, chunked decoder and histogram, checked offline before anything is measured.
+"$OUT/loadgen/LoadGen" selftest
+(cd "$BENCH/peers/go" && GOFLAGS=-mod=mod go build -trimpath -o "$OUT/go/ssepeer" .)
+
+# ---------------------------------------------------------------------------------------------- run layout
+stamp=$(date -u +%Y-%m-%d-%H%M)
+$quick && stamp="$stamp-quick"
+RESULTS="$BENCH/results"
+TMP="$RESULTS/tmp/$stamp"
+mkdir -p "$TMP"
+JSONL="$TMP/results.jsonl"
+: >"$JSONL"
+WWW="$TMP/www"
+mkdir -p "$WWW"
+cp -r "$REPO/public/." "$WWW/"
+head -c 1024 /dev/urandom >"$WWW/f1k.bin"
+head -c $((100 * 1024)) /dev/urandom >"$WWW/f100k.bin"
+
+LOADGEN=(taskset -c 1 env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 "$OUT/loadgen/LoadGen")
+started_at=$(date +%s)
+
+{
+  echo "mode: $($quick && echo quick || echo full)"
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "commit: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
+  echo "open files: $(ulimit -n)"
+  echo "dotnet: $(dotnet --version); go: $(go version | awk '{print $3}'); nginx: $(nginx -v 2>&1 | cut -d/ -f2); wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+  echo "RawSse publish: $([[ $r2r == yes ]] && echo 'ReadyToRun' || echo 'plain Release (ReadyToRun did not restore)'); aspnet peer: $([[ $aspnet_r2r == yes ]] && echo 'ReadyToRun' || echo 'plain Release')"
+  echo "pinning: server on CPU 0, load generator and wrk on CPU 1"
+} >"$TMP/meta.txt"
+
+# ---------------------------------------------------------------------------------------------- servers
+declare -A PORT=([rawsse]=18080 [aspnet]=18081 [go]=18082 [nginx]=18083)
+SERVER_PID=""
+
+# server_cmd NAME INTERVAL_MS: the command line of one server (without taskset).
+server_cmd() {
+  local name=$1 interval=$2 port=${PORT[$1]}
+  case "$name" in
+    rawsse) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval" ;;
+    go)     echo "$OUT/go/ssepeer --port $port --root $WWW --interval $interval" ;;
+    aspnet) echo "$OUT/aspnet/AspnetPeer --port $port --root $WWW --interval $interval" ;;
+    nginx)
+      mkdir -p "$TMP/nginx"
+      sed -e "s#@PORT@#$port#g; s#@ROOT@#$WWW#g; s#@TMP@#$TMP/nginx#g" "$BENCH/peers/nginx.conf.template" >"$TMP/nginx/nginx.conf"
+      echo "nginx -p $TMP/nginx -c $TMP/nginx/nginx.conf" ;;
+  esac
+}
+
+# wait_quiet: waits (at most 2 minutes) until the machine has been nearly idle for QUIET_SECONDS in a row, so
+# that another job's CPU time does not land in a measurement (the machine may be shared).
+# Busy = user+nice+system+irq+softirq ticks of /proc/stat, in percent of one CPU per second.
+QUIET_WAITS=0
+wait_quiet() {
+  local seconds=0 quiet=0 busy u1 n1 s1 i1 w1 q1 sq1 u2 n2 s2 i2 w2 q2 sq2
+  while (( seconds < 120 && quiet < QUIET_SECONDS )); do
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 _ </proc/stat
+    sleep 1
+    read -r _ u2 n2 s2 i2 w2 q2 sq2 _ </proc/stat
+    busy=$(( (u2 + n2 + s2 + q2 + sq2) - (u1 + n1 + s1 + q1 + sq1) ))
+    seconds=$((seconds + 1))
+    if (( busy <= 15 )); then
+      quiet=$((quiet + 1))
+    else
+      (( quiet == 0 && seconds == 1 )) && echo "   (other processes use ${busy} % of a CPU: waiting for a quiet machine, at most 2 minutes)"
+      quiet=0
+      QUIET_WAITS=$((QUIET_WAITS + 1))
+    fi
+  done
+  (( quiet >= QUIET_SECONDS )) || echo "   (the machine is still busy; going on)"
+}
+
+# start_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves.
+start_server() {
+  local name=$1 interval=$2 log="$TMP/$3.log"
+  wait_quiet
+  # shellcheck disable=SC2046
+  taskset -c 0 $(server_cmd "$name" "$interval") >"$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 300); do
+    if curl -s -o /dev/null "http://127.0.0.1:${PORT[$name]}/"; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "run.sh: $name did not start; its log:" >&2
+  tail -20 "$log" >&2
+  return 1
+}
+
+# stop_server NAME SCENARIO: records a crash if the server died under load, then stops it.
+stop_server() {
+  local name=$1 scenario=$2
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    wait "$SERVER_PID" 2>/dev/null && code=0 || code=$?
+    echo "!! $name exited during $scenario (exit code $code)"
+    printf '{"mode":"crash","label":"%s","scenario":"%s","exitCode":%s}\n' "$name" "$scenario" "$code" >>"$JSONL"
+    SERVER_PID=""
+    return 0
+  fi
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null && code=0 || code=$?
+  # A clean stop exits 0 (RawSse, Kestrel, nginx) or dies of the SIGTERM itself (143: Go's default).
+  if (( code != 0 && code != 143 )); then
+    echo "!! $name did not stop cleanly on SIGTERM after $scenario (exit code $code)"
+    printf '{"mode":"crash","label":"%s","scenario":"%s, on SIGTERM","exitCode":%s}\n' "$name" "$scenario" "$code" >>"$JSONL"
+  fi
+  SERVER_PID=""
+}
+trap '[[ -n "$SERVER_PID" ]] && kill -KILL "$SERVER_PID" 2>/dev/null; true' EXIT
+
+# loadgen LOGNAME ARGS...: runs the load generator on CPU 1; its last line (JSON) goes to the results.
+loadgen() {
+  local log="$TMP/$1.out"; shift
+  local status=0
+  "${LOADGEN[@]}" "$@" 2>&1 | tee "$log" || status=$?
+  if tail -n 1 "$log" | grep -q '^{'; then
+    tail -n 1 "$log" >>"$JSONL"
+  else
+    echo "run.sh: the load generator gave no result (exit $status)" >&2
+  fi
+}
+
+section() { echo; echo "== $* ($(( $(date +%s) - started_at )) s)"; }
+
+# noise_probe WHEN: how much of each CPU the (virtual) machine takes away, before and after the scenarios.
+noise_probe() {
+  for cpu in 0 1; do
+    taskset -c "$cpu" "$OUT/loadgen/LoadGen" noise --label "cpu$cpu $1" --duration 3 | tee -a "$TMP/noise.out" | tail -n 1 >>"$JSONL"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------- scenarios
+section "noise probe"
+noise_probe before
+if has_scenario idle; then
+  for s in "${SERVERS[@]}"; do
+    section "idle footprint: $s, subscribers $IDLE_STEPS"
+    start_server "$s" 0 "idle-$s"
+    loadgen "idle-$s" idle --label "$s" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=idle" --steps "$IDLE_STEPS" \
+      --settle-ms $((SETTLE_MS * 2)) --server-pid "$SERVER_PID" --per-process "$PER_PROCESS"
+    stop_server "$s" idle
+  done
+fi
+
+if has_scenario fanout; then
+  for s in "${SERVERS[@]}"; do
+    section "fan-out: $s, $FANOUT_SUBS subscribers, ${FANOUT_SIZE}-byte events, rates $FANOUT_RATES"
+    start_server "$s" 0 "fanout-$s"
+    loadgen "fanout-$s" fanout --label "$s" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=bench" \
+      --subscribers "$FANOUT_SUBS" --rates "$FANOUT_RATES" --duration "$FANOUT_SECONDS" --warmup "$FANOUT_WARMUP" \
+      --size "$FANOUT_SIZE" --max-p99-ms "$MAX_P99_MS" --stop-p99-ms "$STOP_P99_MS" --server-pid "$SERVER_PID" --per-process "$PER_PROCESS"
+    stop_server "$s" fanout
+  done
+fi
+
+if has_scenario ticker; then
+  for s in "${SERVERS[@]}"; do
+    section "ticker precision: $s, $TICKER_SUBS subscribers, ${TICKER_SECONDS} s"
+    start_server "$s" 500 "ticker-$s"
+    loadgen "ticker-$s" ticker --label "$s" --url "http://127.0.0.1:${PORT[$s]}/sse" --subscribers "$TICKER_SUBS" \
+      --duration "$TICKER_SECONDS" --tick-period-ms 500 --server-pid "$SERVER_PID" --per-process "$PER_PROCESS"
+    stop_server "$s" ticker
+  done
+fi
+
+if has_scenario static; then
+  static_servers=(rawsse aspnet nginx go)
+  for file in f1k.bin f100k.bin; do
+    for s in "${static_servers[@]}"; do
+      [[ $s == nginx || ",$servers," == *",$s,"* ]] || continue
+      section "static files: $s, $file, wrk $WRK_CONNECTIONS connections, ${WRK_SECONDS} s"
+      start_server "$s" 0 "static-$s-$file"
+      url="http://127.0.0.1:${PORT[$s]}/$file"
+      taskset -c 1 wrk -t1 -c"$WRK_CONNECTIONS" -d1s "$url" >/dev/null   # warm-up
+      loadgen "static-$s-$file" static --label "$s" --file "$file" --server-pid "$SERVER_PID" -- \
+        taskset -c 1 wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$url"
+      stop_server "$s" static
+    done
+  done
+fi
+
+if has_scenario startup; then
+  # Rounds alternate between the servers, so a slow moment of the machine does not land on one of them.
+  for round in $(seq "$STARTUP_ROUNDS"); do
+    for s in "${SERVERS[@]}"; do
+      section "start-up: $s, round $round of $STARTUP_ROUNDS"
+      wait_quiet
+      # shellcheck disable=SC2046
+      loadgen "startup-$s-$round" startup --label "$s" --url "http://127.0.0.1:${PORT[$s]}/" --runs 1 \
+        --settle-ms "$SETTLE_MS" -- taskset -c 0 $(server_cmd "$s" 0)
+    done
+  done
+fi
+
+section "noise probe"
+noise_probe after
+
+# ---------------------------------------------------------------------------------------------- report
+section "report"
+echo "elapsed: $(( $(date +%s) - started_at )) s, of which about $((QUIET_WAITS)) s waiting for other processes to leave the CPUs" >>"$TMP/meta.txt"
+CHARTS="$RESULTS/$stamp"
+mkdir -p "$CHARTS"
+cp "$JSONL" "$CHARTS/results.jsonl"
+"$OUT/loadgen/LoadGen" report --in "$JSONL" --meta "$TMP/meta.txt" --out "$RESULTS/$stamp.md" --charts "$CHARTS"
+for gp in "$CHARTS"/*.gp; do
+  [[ -e "$gp" ]] || continue
+  (cd "$CHARTS" && gnuplot "$(basename "$gp")")
+done
+echo "results: $RESULTS/$stamp.md (charts in $CHARTS/)"
+grep -q '"mode":"crash"' "$JSONL" && echo "!! a server exited abnormally: see $RESULTS/$stamp.md" || true
