@@ -280,19 +280,7 @@ public sealed class PublishTests
     [TestCase("topic=a&data=caf\u00e9", TestName = "Publish_MalformedForm_Returns400(raw non-ASCII)")]
     public async Task Publish_MalformedForm_Returns400(string body)
     {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, body);
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
-            Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
-        });
+        await AssertRefusedWith400Async(body);
     }
 
     [TestCase("data=x")]
@@ -301,19 +289,7 @@ public sealed class PublishTests
     [TestCase("data=x&id=1&type=t&retry=5")]
     public async Task Publish_NoTopic_Returns400(string body)
     {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, body);
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
-            Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
-        });
+        await AssertRefusedWith400Async(body);
     }
 
     [TestCase("a%0A")]
@@ -323,19 +299,7 @@ public sealed class PublishTests
     [TestCase("a%7F")]
     public async Task Publish_TopicWithControlCharacter_Returns400(string encodedTopic)
     {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, $"topic={encodedTopic}&data=x");
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
-            Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
-        });
+        await AssertRefusedWith400Async($"topic={encodedTopic}&data=x");
     }
 
     [TestCase("")]
@@ -712,4 +676,19 @@ public sealed class PublishTests
     private static string? Header(HttpResponse response, string name) => response.Headers.GetValueOrDefault(name);
 
     private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
+
+    // Arrange, act and assert for a form the endpoint must refuse: 400, and nothing published.
+    private static async Task AssertRefusedWith400Async(string body)
+    {
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var publisher = await server.ConnectAsync();
+
+        var response = await PublishAsync(publisher, body);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
+        });
+    }
 }

@@ -280,9 +280,7 @@ internal static class RequestParser
                 request.Authorization = Encoding.Latin1.GetString(value);
                 break;
             case 13 when Eq(name, "if-none-match"u8):
-                request.IfNoneMatch = request.IfNoneMatch is null
-                    ? Encoding.Latin1.GetString(value)
-                    : request.IfNoneMatch + ", " + Encoding.Latin1.GetString(value);
+                request.IfNoneMatch = AppendListValue(request.IfNoneMatch, value);
                 break;
             case 13 when Eq(name, "last-event-id"u8):
                 // The spec's id is any Unicode text; decode it as UTF-8 (invalid bytes become U+FFFD).
@@ -300,12 +298,14 @@ internal static class RequestParser
                 request.IfModifiedSince = Encoding.Latin1.GetString(value);
                 break;
             case 17 when Eq(name, "transfer-encoding"u8):
-                request.TransferEncoding = request.TransferEncoding is null
-                    ? Encoding.Latin1.GetString(value)
-                    : request.TransferEncoding + ", " + Encoding.Latin1.GetString(value);
+                request.TransferEncoding = AppendListValue(request.TransferEncoding, value);
                 break;
         }
     }
+
+    // RFC 9110 §5.3: repeated list-based fields combine into one comma-separated value.
+    private static string AppendListValue(string? existing, ReadOnlySpan<byte> value) =>
+        existing is null ? Encoding.Latin1.GetString(value) : existing + ", " + Encoding.Latin1.GetString(value);
 
     private static bool Eq(ReadOnlySpan<byte> name, ReadOnlySpan<byte> lower) => System.Text.Ascii.EqualsIgnoreCase(name, lower);
 
