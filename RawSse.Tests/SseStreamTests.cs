@@ -34,13 +34,7 @@ public sealed class SseStreamTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-            Assert.That(Header(head, "Content-Type"), Is.EqualTo("text/event-stream"), $"head: {head.RawHead}");
-            Assert.That(Header(head, "Cache-Control"), Is.EqualTo("no-cache"), $"head: {head.RawHead}");
-            Assert.That(Header(head, "X-Accel-Buffering"), Is.EqualTo("no"), $"head: {head.RawHead}");
-            Assert.That(Header(head, "Access-Control-Allow-Origin"), Is.EqualTo("*"), $"head: {head.RawHead}");
-            // RFC 9112 §6.3 item 8: the body runs to the close, so neither a length nor chunking.
-            Assert.That(head.Headers.ContainsKey("Content-Length"), Is.False, $"head: {head.RawHead}");
+            AssertStreamHead(head);
             Assert.That(head.Headers.ContainsKey("Transfer-Encoding"), Is.False, $"head: {head.RawHead}");
             Assert.That(RawClient.Escape(firstFrame), Does.Match(@"^retry: \d+\\n\\n$"), "the body starts with a retry line and a blank line");
             Assert.That(RawClient.Escape(firstFrame), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")), "the default retry is 2 s");
@@ -407,12 +401,7 @@ public sealed class SseStreamTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-            Assert.That(Header(head, "Content-Type"), Is.EqualTo("text/event-stream"), $"head: {head.RawHead}");
-            Assert.That(Header(head, "Cache-Control"), Is.EqualTo("no-cache"), $"head: {head.RawHead}");
-            Assert.That(Header(head, "X-Accel-Buffering"), Is.EqualTo("no"), $"head: {head.RawHead}");
-            Assert.That(Header(head, "Access-Control-Allow-Origin"), Is.EqualTo("*"), $"head: {head.RawHead}");
-            Assert.That(head.Headers.ContainsKey("Content-Length"), Is.False, $"head: {head.RawHead}");
+            AssertStreamHead(head);
             Assert.That(server.Hub.SubscriberCount, Is.Zero, "HEAD does not subscribe");
             // Had the HEAD response carried a body (the retry frame), it would come before this status line.
             Assert.That(RawClient.Escape(nextHead), Does.StartWith("HTTP/1.1 200 "), "the next response on the same connection");
@@ -466,4 +455,15 @@ public sealed class SseStreamTests
     }
 
     private sealed record HandFrame(string? Id, string Type, string Data, int? Retry);
+
+    // The head every stream answers with. RFC 9112 §6.3 item 8: the body runs to the close, so no length.
+    private static void AssertStreamHead(HttpResponse head)
+    {
+        Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
+        Assert.That(Header(head, "Content-Type"), Is.EqualTo("text/event-stream"), $"head: {head.RawHead}");
+        Assert.That(Header(head, "Cache-Control"), Is.EqualTo("no-cache"), $"head: {head.RawHead}");
+        Assert.That(Header(head, "X-Accel-Buffering"), Is.EqualTo("no"), $"head: {head.RawHead}");
+        Assert.That(Header(head, "Access-Control-Allow-Origin"), Is.EqualTo("*"), $"head: {head.RawHead}");
+        Assert.That(head.Headers.ContainsKey("Content-Length"), Is.False, $"head: {head.RawHead}");
+    }
 }

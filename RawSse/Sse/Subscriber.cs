@@ -25,11 +25,10 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private bool _writing;                         // guarded by _lock: a writer is scheduled or running
     private bool _completing;                      // guarded by _lock: end the stream once the queue drains
     private bool _closed;                          // guarded by _lock: no more frames are queued or sent
-    private TaskCompletionSource? _idle;           // guarded by _lock: completed when a stopped writer has exited
+    private TaskCompletionSource? _ended;          // guarded by _lock: made on a stop or completion request, set when the writer exits
 
     private long _writeStartedAt;                  // Environment.TickCount64 while a send is in flight, else 0
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters, Action<DisconnectReason> onFault)
     {
@@ -168,22 +167,23 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     {
         lock (_lock)
         {
+            if (_closed)
+            {
+                return Task.CompletedTask; // the stream already failed or was stopped
+            }
+
             if (!_completing)
             {
                 _completing = true;
-                if (!_writing && !_closed)
+                if (!_writing)
                 {
                     _writing = true;
                     ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
                 }
-                else if (_closed)
-                {
-                    _drained.TrySetResult();
-                }
             }
-        }
 
-        return _drained.Task;
+            return WhenWriterEnds();
+        }
     }
 
     /// <summary>
@@ -197,21 +197,27 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             _closed = true;
             _queue.Clear();
             _queuedBytes = _replayBytes = _replayFrames = 0;
-            if (!_writing)
-            {
-                return Task.CompletedTask;
-            }
-
-            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _idle.Task;
+            return _writing ? WhenWriterEnds() : Task.CompletedTask;
         }
+    }
+
+    // Called under _lock. Made only when asked for, so a live subscriber holds no completion source.
+    private Task WhenWriterEnds()
+    {
+        _ended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_writing)
+        {
+            _ended.TrySetResult();
+        }
+
+        return _ended.Task;
     }
 
     // Called under _lock whenever the writer exits.
     private void WriterExited()
     {
         _writing = false;
-        _idle?.TrySetResult();
+        _ended?.TrySetResult();
     }
 
     /// <summary>True when a send has been in flight for longer than <paramref name="timeoutMs"/> (checked by the shared sweep).</summary>
@@ -272,8 +278,6 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             {
                 WriterExited();
             }
-
-            _drained.TrySetResult();
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
@@ -286,7 +290,6 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 _queuedBytes = _replayBytes = _replayFrames = 0;
             }
 
-            _drained.TrySetResult();
             _onFault(DisconnectReason.WriteFailed);
         }
         finally
