@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace RawSse.Sse;
@@ -6,7 +7,9 @@ namespace RawSse.Sse;
 /// Topics, their subscribers and their replay rings. A published event is validated and encoded once,
 /// under one lock that also orders the hub's sequence numbers, and the same bytes are queued for every
 /// subscriber of its topics and kept in each topic's ring. Queueing never blocks: a subscriber that cannot
-/// keep up is handled by its own queue's policy, never by the publisher.
+/// keep up is handled by its own queue's policy, never by the publisher. The sending happens off the
+/// publisher's thread: the subscribers an event made due are handed to the thread pool in chunks, and each
+/// chunk sends to its subscribers one after the other (see <see cref="Subscriber.Flush"/>).
 /// </summary>
 public sealed class Hub
 {
@@ -102,6 +105,7 @@ public sealed class Hub
             string id = ev.Id ?? sequence.ToString(CultureInfo.InvariantCulture);
             byte[] frame = ev.Encode(id);
             long deliveries = 0;
+            var due = new DueWriters();
             foreach (var name in topics)
             {
                 if (!_topics.TryGetValue(name, out var topic))
@@ -129,13 +133,19 @@ public sealed class Hub
                     }
 
                     subscriber.LastSequence = sequence;
-                    if (subscriber.Enqueue(frame))
+                    if (subscriber.Enqueue(frame, out bool mustFlush))
                     {
                         deliveries++;
+                    }
+
+                    if (mustFlush)
+                    {
+                        due.Add(subscriber);
                     }
                 }
             }
 
+            due.Dispatch();
             Counters.Published(deliveries);
             return id;
         }
@@ -254,6 +264,7 @@ public sealed class Hub
     internal List<Subscriber> Sweep(long now, long heartbeatMs, long writeTimeoutMs)
     {
         List<Subscriber>? stalled = null;
+        var due = new DueWriters();
         lock (_lock)
         {
             foreach (var subscriber in _all)
@@ -264,9 +275,15 @@ public sealed class Hub
                 }
                 else if (heartbeatMs > 0 && now - subscriber.LastWriteAt >= heartbeatMs && subscriber.IsIdle)
                 {
-                    subscriber.Enqueue(HeartbeatFrame);
+                    subscriber.Enqueue(HeartbeatFrame, out bool mustFlush);
+                    if (mustFlush)
+                    {
+                        due.Add(subscriber);
+                    }
                 }
             }
+
+            due.Dispatch();
         }
 
         return stalled ?? [];
@@ -299,6 +316,51 @@ public sealed class Hub
         }
 
         return topic;
+    }
+
+    /// <summary>
+    /// The subscribers whose writer a publish (or heartbeat) made due, handed to the thread pool in chunks as they
+    /// fill. A chunk flushes its subscribers one after the other; several chunks can run on several cores.
+    /// </summary>
+    private struct DueWriters
+    {
+        private const int ChunkSize = 256;
+        private Subscriber[]? _items;
+        private int _count;
+
+        public void Add(Subscriber subscriber)
+        {
+            _items ??= ArrayPool<Subscriber>.Shared.Rent(ChunkSize);
+            _items[_count++] = subscriber;
+            if (_count == _items.Length)
+            {
+                Dispatch();
+            }
+        }
+
+        public void Dispatch()
+        {
+            if (_items is not null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(new FlushChunk(_items, _count), preferLocal: false);
+                _items = null;
+                _count = 0;
+            }
+        }
+    }
+
+    private sealed class FlushChunk(Subscriber[] items, int count) : IThreadPoolWorkItem
+    {
+        public void Execute()
+        {
+            for (int i = 0; i < count; i++)
+            {
+                items[i].Flush();
+            }
+
+            Array.Clear(items, 0, count);
+            ArrayPool<Subscriber>.Shared.Return(items);
+        }
     }
 
     private sealed class Topic(int replayCapacity)

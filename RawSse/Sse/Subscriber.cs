@@ -7,6 +7,9 @@ namespace RawSse.Sse;
 /// One SSE stream's outgoing side: a bounded queue of encoded frames (shared byte arrays, never copied per
 /// subscriber until the write) and a writer that runs only while there is something to send. An idle
 /// subscriber holds no task, no timer and no buffer. Queued frames are coalesced into one socket write.
+/// The writer sends without waiting (the socket is non-blocking) for as long as the kernel takes the bytes,
+/// which is almost always: no task, no thread-pool hop, one system call per delivery. Only a socket whose
+/// buffer is full continues with an asynchronous send, and the queue's limits apply while it catches up.
 /// </summary>
 internal sealed class Subscriber : IThreadPoolWorkItem
 {
@@ -39,6 +42,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         _onFault = onFault;
         _counters = counters;
         _lastWriteAt = Environment.TickCount64;
+        // Synchronous sends now return at once with what the kernel took (or WouldBlock) instead of waiting.
+        // Asynchronous operations on the socket (the connection's reads) are unaffected.
+        socket.Blocking = false;
     }
 
     public long ConnectionId { get; }
@@ -50,11 +56,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     public long LastWriteAt => Volatile.Read(ref _lastWriteAt);
 
     /// <summary>
-    /// Queues a frame. Never blocks and never writes on the caller's thread (the hub calls this under its lock).
-    /// Returns false when the subscriber is gone or was cut for falling behind.
+    /// Queues a frame. Never blocks and never writes (the hub calls this under its lock). Returns false when the
+    /// subscriber is gone or was cut for falling behind. <paramref name="mustFlush"/> is true when this call
+    /// made the subscriber's writer due: the caller then calls <see cref="Flush"/> (or <see cref="ScheduleFlush"/>)
+    /// once, outside its lock; until then later frames only join the queue.
     /// </summary>
-    public bool Enqueue(byte[] frame)
+    public bool Enqueue(byte[] frame, out bool mustFlush)
     {
+        mustFlush = false;
         DisconnectReason? fault = null;
         lock (_lock)
         {
@@ -89,8 +98,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 _queuedBytes += frame.Length;
                 if (!_writing)
                 {
-                    _writing = true;
-                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                    _writing = mustFlush = true;
                 }
 
                 return true;
@@ -130,7 +138,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             if (!_writing)
             {
                 _writing = true;
-                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                ScheduleFlush();
             }
         }
     }
@@ -178,7 +186,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 if (!_writing)
                 {
                     _writing = true;
-                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                    ScheduleFlush();
                 }
             }
 
@@ -227,10 +235,17 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         return started != 0 && now - started > timeoutMs;
     }
 
-    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
+    /// <summary>Runs <see cref="Flush"/> on the thread pool, for callers that must not do the sending themselves.</summary>
+    public void ScheduleFlush() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteLoopAsync()
+    void IThreadPoolWorkItem.Execute() => Flush();
+
+    /// <summary>
+    /// The writer, run by whoever made it due (see <see cref="Enqueue"/>): sends the queue with non-blocking sends
+    /// on the calling thread. When the socket cannot take everything at once, the rest and whatever is queued
+    /// after it go out asynchronously, and this returns.
+    /// </summary>
+    public void Flush()
     {
         byte[]? batch = null;
         try
@@ -240,26 +255,56 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 ReadOnlyMemory<byte> payload;
                 lock (_lock)
                 {
-                    if (_closed)
+                    if (!TryTakeNext(ref batch, out payload, out bool drained))
                     {
-                        WriterExited();
-                        return;
-                    }
-
-                    if (_queue.Count == 0)
-                    {
-                        if (!_completing)
+                        if (drained)
                         {
-                            WriterExited();
-                            return;
+                            break;
                         }
 
-                        break;
+                        return;
                     }
-
-                    payload = TakeBatch(ref batch);
                 }
 
+                int sent = _socket.Send(payload.Span, SocketFlags.None, out var error);
+                if (error == SocketError.Success && sent == payload.Length)
+                {
+                    Volatile.Write(ref _lastWriteAt, Environment.TickCount64);
+                    continue;
+                }
+
+                if (error is not (SocketError.Success or SocketError.WouldBlock))
+                {
+                    throw new SocketException((int)error);
+                }
+
+                // The socket's buffer is full: the asynchronous writer takes over the rest (and the batch buffer).
+                _ = WriteLoopAsync(payload[sent..], batch);
+                batch = null;
+                return;
+            }
+
+            EndStream();
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        {
+            Fail();
+        }
+        finally
+        {
+            ReturnBatch(batch);
+        }
+    }
+
+    // Sends `pending`, then the rest of the queue, awaiting each send; the sweep's write timeout watches it.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteLoopAsync(ReadOnlyMemory<byte> pending, byte[]? batch)
+    {
+        try
+        {
+            var payload = pending;
+            while (true)
+            {
                 Volatile.Write(ref _writeStartedAt, Environment.TickCount64);
                 while (!payload.IsEmpty)
                 {
@@ -270,34 +315,91 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 long now = Environment.TickCount64;
                 Volatile.Write(ref _writeStartedAt, 0);
                 Volatile.Write(ref _lastWriteAt, now);
+                lock (_lock)
+                {
+                    if (!TryTakeNext(ref batch, out payload, out bool drained))
+                    {
+                        if (drained)
+                        {
+                            break;
+                        }
+
+                        return;
+                    }
+                }
             }
 
-            // Completing and drained: half-close so the client reads a clean end of stream.
-            _socket.Shutdown(SocketShutdown.Send);
-            lock (_lock)
-            {
-                WriterExited();
-            }
+            EndStream();
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
             Volatile.Write(ref _writeStartedAt, 0);
-            lock (_lock)
-            {
-                _closed = true;
-                WriterExited();
-                _queue.Clear();
-                _queuedBytes = _replayBytes = _replayFrames = 0;
-            }
-
-            _onFault(DisconnectReason.WriteFailed);
+            Fail();
         }
         finally
         {
-            if (batch is not null)
+            ReturnBatch(batch);
+        }
+    }
+
+    // Called under _lock. True with the next payload to send. False when the writer is done: it has exited
+    // (closed, or nothing left), or `drained` when the stream is completing and everything has been sent.
+    private bool TryTakeNext(ref byte[]? batch, out ReadOnlyMemory<byte> payload, out bool drained)
+    {
+        payload = default;
+        drained = false;
+        if (_closed)
+        {
+            WriterExited();
+            return false;
+        }
+
+        if (_queue.Count == 0)
+        {
+            if (_completing)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(batch);
+                drained = true;
             }
+            else
+            {
+                WriterExited();
+            }
+
+            return false;
+        }
+
+        payload = TakeBatch(ref batch);
+        return true;
+    }
+
+    // Completing and drained: half-close so the client reads a clean end of stream.
+    private void EndStream()
+    {
+        _socket.Shutdown(SocketShutdown.Send);
+        lock (_lock)
+        {
+            WriterExited();
+        }
+    }
+
+    private void Fail()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            WriterExited();
+            _queue.Clear();
+            _queuedBytes = _replayBytes = _replayFrames = 0;
+        }
+
+        _onFault(DisconnectReason.WriteFailed);
+    }
+
+    private static void ReturnBatch(byte[]? batch)
+    {
+        if (batch is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(batch);
         }
     }
 
