@@ -18,4 +18,21 @@ internal static class Polling
 
         return true;
     }
+
+    /// <summary>The same, for a condition that has to ask the server (one request per try).</summary>
+    public static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
 }

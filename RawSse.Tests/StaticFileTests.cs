@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using RawSse.Static;
 
 namespace RawSse.Tests;
 
@@ -728,7 +729,56 @@ public sealed class StaticFileTests
         Assert.That(client.Socket.Connected, Is.True);
     }
 
-    // ---------------------------------------------------------------- helpers
+    // ---------------------------------------------------------------- files changing on disk
+
+    // A path's answer is reused for up to StaticFiles.RevalidateAfterMs; after that the disk is asked again.
+    [TestCase("changed")]
+    [TestCase("removed")]
+    [TestCase("created")]
+    public async Task Get_FileChangesOnDisk_NewStateServedWithinTheRevalidationTime(string change)
+    {
+        // Arrange: the path has been answered once, so its answer is remembered.
+        await using var server = TestServer.Start();
+        var path = Path.Combine(server.Root, "live.txt");
+        if (change != "created")
+        {
+            await File.WriteAllTextAsync(path, "first version\n");
+        }
+
+        using var client = await server.ConnectAsync();
+        var before = await GetAsync(client, "/live.txt");
+        Assert.That(before.Status, Is.EqualTo(change == "created" ? 404 : 200), before.RawHead);
+
+        // Act
+        var changedAt = DateTime.UtcNow;
+        if (change == "removed")
+        {
+            File.Delete(path);
+        }
+        else
+        {
+            await File.WriteAllTextAsync(path, "second, longer version\n");
+        }
+
+        HttpResponse after = before;
+        bool seen = await Polling.UntilAsync(async () =>
+        {
+            after = await GetAsync(client, "/live.txt");
+            return change == "removed" ? after.Status == 404 : after.Status == 200 && after.BodyText == "second, longer version\n";
+        }, TimeSpan.FromSeconds(5));
+
+        // Assert
+        Assert.That(seen, Is.True, $"the {change} file was not served as such within 5 s; last answer: {after.RawHead}{after.BodyText}");
+        Assert.That(DateTime.UtcNow - changedAt, Is.LessThan(TimeSpan.FromMilliseconds(StaticFiles.RevalidateAfterMs + 1000)),
+            "the new state should be served within the revalidation time");
+        if (change == "changed")
+        {
+            Assert.That(Header(after, "ETag"), Is.Not.EqualTo(Header(before, "ETag")), "a changed file gets a new ETag");
+            Assert.That(Header(after, "Content-Length"), Is.EqualTo("23"), after.RawHead);
+        }
+    }
+
+        // ---------------------------------------------------------------- helpers
 
     private static string Request(string method, string target, string headers = "") =>
         $"{method} {target} HTTP/1.1\r\nHost: test\r\n{headers}\r\n";

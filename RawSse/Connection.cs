@@ -512,15 +512,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
         bool notModified = IsNotModified(file);
         ResponseWriter.WriteStatusLine(_writer, notModified ? 304 : 200);
-        ResponseWriter.WriteHeader(_writer, "ETag"u8, file.ETag);
-        ResponseWriter.WriteHeader(_writer, "Last-Modified"u8, file.LastModifiedHttp);
-        ResponseWriter.WriteHeader(_writer, "Cache-Control"u8, "no-cache"u8);
-        if (!notModified)
-        {
-            ResponseWriter.WriteHeader(_writer, "Content-Type"u8, file.ContentType);
-            ResponseWriter.WriteHeader(_writer, "Content-Length"u8, file.Length);
-        }
-
+        ResponseWriter.Write(_writer, notModified ? file.Headers.AsSpan(0, file.NotModifiedHeaderLength) : file.Headers);
         ResponseWriter.WriteConnection(_writer, keepAlive, http10);
         ResponseWriter.EndHeaders(_writer);
         if (notModified || headOnly)

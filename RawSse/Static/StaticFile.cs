@@ -9,13 +9,23 @@ internal sealed class StaticFile(string fullPath, long length, DateTimeOffset la
     /// <summary>Truncated to whole seconds, as HTTP dates are.</summary>
     public DateTimeOffset LastModified { get; } = lastModified;
 
-    public string LastModifiedHttp { get; } = Http.HttpDate.ToHttpDate(lastModified);
-
     /// <summary>Strong validator from size and modification time, the pair nginx uses too.</summary>
-    public string ETag { get; } = $"\"{length:x}-{lastModified.ToUnixTimeSeconds():x}\"";
-
-    public string ContentType { get; } = contentType;
+    public string ETag { get; } = ETagFor(length, lastModified);
 
     /// <summary>The bytes of a small file, kept in memory; null for a large file, which is streamed.</summary>
     public byte[]? Content { get; } = content;
+
+    /// <summary>
+    /// The header fields of a 200 answer, encoded once: ETag, Last-Modified, Cache-Control, Content-Type and
+    /// Content-Length, in that order. A 304 sends the first <see cref="NotModifiedHeaderLength"/> bytes of it.
+    /// </summary>
+    public byte[] Headers { get; } = System.Text.Encoding.ASCII.GetBytes(
+        Validators(lastModified, length) + $"Content-Type: {contentType}\r\nContent-Length: {length}\r\n");
+
+    public int NotModifiedHeaderLength { get; } = Validators(lastModified, length).Length;
+
+    private static string Validators(DateTimeOffset lastModified, long length) =>
+        $"ETag: {ETagFor(length, lastModified)}\r\nLast-Modified: {Http.HttpDate.ToHttpDate(lastModified)}\r\nCache-Control: no-cache\r\n";
+
+    private static string ETagFor(long length, DateTimeOffset lastModified) => $"\"{length:x}-{lastModified.ToUnixTimeSeconds():x}\"";
 }

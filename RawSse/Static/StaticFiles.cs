@@ -7,14 +7,24 @@ namespace RawSse.Static;
 /// Maps request paths to files under one root, safely: the path is percent-decoded once, canonicalised
 /// segment by segment, and the resolved real path (symlinks followed) must stay inside the real root.
 /// Dotfiles are never served. Small files are kept in memory and revalidated by size and mtime.
+/// A request path's answer is remembered for <see cref="RevalidateAfterMs"/> (nginx's open_file_cache does the
+/// same), so a hot file costs no system call at all; a file changed or removed on disk is seen within that time.
 /// </summary>
 internal sealed partial class StaticFiles
 {
     private const int MaxCachedFileBytes = 512 * 1024;
     private const long MaxCacheBytes = 64L * 1024 * 1024;
 
+    /// <summary>How long a request path's answer is reused before the path is resolved on disk again.</summary>
+    public const int RevalidateAfterMs = 1000;
+
+    // Distinct request paths remembered at once. Spellings of one file are unbounded ("/./a", "//a", ...), so
+    // the table is emptied when full rather than allowed to grow.
+    private const int MaxRememberedPaths = 4096;
+
     private readonly string _root;
     private readonly ConcurrentDictionary<string, StaticFile> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Answer> _answers = new(StringComparer.Ordinal);
     private long _cachedBytes; // Interlocked
 
     public StaticFiles(string root)
@@ -36,6 +46,34 @@ internal sealed partial class StaticFiles
     /// trailing slash), 400 for a path that cannot name a file (NUL, control characters), or 404.
     /// </summary>
     public int Lookup(string encodedPath, out StaticFile? file, out string? redirect)
+    {
+        long now = Environment.TickCount64;
+        if (_answers.TryGetValue(encodedPath, out var answer) && now < answer.ValidUntil)
+        {
+            file = answer.File;
+            redirect = answer.Redirect;
+            return answer.Status;
+        }
+
+        int status = Resolve(encodedPath, out file, out redirect);
+        // A streamed file is opened by path, so its answer is not reused: the path is resolved again right
+        // before each open, and a symlink swapped in meanwhile cannot lead outside the root.
+        if (status != 400 && (file is null || file.Content is not null))
+        {
+            if (_answers.Count >= MaxRememberedPaths)
+            {
+                _answers.Clear();
+            }
+
+            _answers[encodedPath] = new Answer(status, file, redirect, now + RevalidateAfterMs);
+        }
+
+        return status;
+    }
+
+    private sealed record Answer(int Status, StaticFile? File, string? Redirect, long ValidUntil);
+
+    private int Resolve(string encodedPath, out StaticFile? file, out string? redirect)
     {
         file = null;
         redirect = null;
