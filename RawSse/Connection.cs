@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using RawSse.Http;
@@ -14,10 +15,11 @@ namespace RawSse;
 /// <summary>
 /// One accepted socket: a PipeReader loop that parses request heads, routes them, and writes responses,
 /// keeping the connection alive between requests. Responses to pipelined requests are flushed together.
-/// An SSE request hands the socket's send side to a <see cref="Subscriber"/> and keeps reading only to
-/// notice the client's close; reads use zero-byte reads, so an idle connection holds no receive buffer.
+/// An SSE request hands the socket's send side to a <see cref="Subscriber"/> and drops the pipes; a zero-byte
+/// receive then notices the client's close. Reads are zero-byte reads first, so an idle connection holds no
+/// receive buffer.
 /// </summary>
-internal sealed class Connection : IThreadPoolWorkItem
+internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
 {
     private const int MaxDrainedBodyBytes = 64 * 1024;
     private const int FileChunkBytes = 64 * 1024;
@@ -29,10 +31,18 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     private readonly Server _server;
     private readonly Socket _socket;
-    private readonly PipeReader _reader;
-    private readonly PipeWriter _writer;
-    private readonly HttpRequest _request = new();
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _remotePort;
+
+    // The request side: dropped when the connection becomes a stream, which then holds only its socket, its
+    // subscriber and one pending zero-byte receive.
+    private PipeReader? _pipeReader;
+    private PipeWriter? _pipeWriter;
+    private HttpRequest? _httpRequest = new();
+    private volatile bool _streaming;
+    private int _streamEnding;
+
+    private TaskCompletionSource? _completion; // made only when someone waits for the close (the server's stop)
+    private int _closed;
 
     // What the connection is waiting for, read by the server's shared sweep to apply timeouts without a
     // timer per connection. Reading: a request has begun (or the connection is new) and is not complete.
@@ -45,7 +55,8 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     private Subscriber? _subscriber;
     private volatile bool _stopping;
-    private DisconnectReason? _closeReason; // first reason wins; set before the socket is closed
+    private int _closeReason = NoReason; // a DisconnectReason; the first one set wins, before the socket is closed
+    private const int NoReason = -1;
     private int _aborted;
 
     public Connection(Server server, Socket socket, long id)
@@ -55,18 +66,42 @@ internal sealed class Connection : IThreadPoolWorkItem
         Id = id;
         var remote = socket.RemoteEndPoint as IPEndPoint;
         RemoteAddress = remote?.Address ?? IPAddress.None;
-        Remote = remote?.ToString() ?? "?";
+        _remotePort = remote?.Port ?? 0;
         var stream = new NetworkStream(socket, ownsSocket: false);
-        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
-        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
+        _pipeReader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
+        _pipeWriter = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
     }
 
     public long Id { get; }
-    public string Remote { get; }
     public IPAddress RemoteAddress { get; }
 
+    /// <summary>The client's address and port, for logs (made when asked for, so a stream does not keep it).</summary>
+    public string Remote => new IPEndPoint(RemoteAddress, _remotePort).ToString();
+
     /// <summary>Completes when the connection is closed and everything it held is released.</summary>
-    public Task Completion => _completion.Task;
+    public Task Completion
+    {
+        get
+        {
+            var completion = _completion;
+            if (completion is null)
+            {
+                var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                completion = Interlocked.CompareExchange(ref _completion, made, null) ?? made;
+            }
+
+            if (Volatile.Read(ref _closed) != 0)
+            {
+                completion.TrySetResult(); // closed before anyone asked, or while the source was being made
+            }
+
+            return completion.Task;
+        }
+    }
+
+    private PipeReader Reader => _pipeReader ?? throw new InvalidOperationException("the connection is a stream now");
+    private PipeWriter Writer => _pipeWriter ?? throw new InvalidOperationException("the connection is a stream now");
+    private HttpRequest Request => _httpRequest ?? throw new InvalidOperationException("the connection is a stream now");
 
     public void Start() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
@@ -80,13 +115,25 @@ internal sealed class Connection : IThreadPoolWorkItem
             _stopping = true;
         }
 
+        Interlocked.MemoryBarrier(); // pairs with BecomeStream
+        if (_streaming)
+        {
+            if (graceful)
+            {
+                _ = EndStreamAsync(); // a stream is exempt from the request and keep-alive timeouts
+            }
+
+            return;
+        }
+
         try
         {
-            _reader.CancelPendingRead();
+            _pipeReader?.CancelPendingRead();
         }
         catch (InvalidOperationException)
         {
-            // The reader already completed: the connection is on its way out.
+            // The reader already completed: the connection is on its way out (or became a stream meanwhile,
+            // which then sees _stopping itself).
         }
     }
 
@@ -124,7 +171,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     private async ValueTask FlushAsync()
     {
         EnterPhase(PhaseResponding);
-        await _writer.FlushAsync().ConfigureAwait(false);
+        await Writer.FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>Closes the socket at once; the connection loop then unwinds and cleans up.</summary>
@@ -137,13 +184,9 @@ internal sealed class Connection : IThreadPoolWorkItem
         }
     }
 
-    private void SetCloseReason(DisconnectReason reason)
-    {
-        lock (_request)
-        {
-            _closeReason ??= reason;
-        }
-    }
+    private void SetCloseReason(DisconnectReason reason) => Interlocked.CompareExchange(ref _closeReason, (int)reason, NoReason);
+
+    private DisconnectReason CloseReason => (DisconnectReason)Volatile.Read(ref _closeReason);
 
     private async Task RunAsync()
     {
@@ -151,48 +194,72 @@ internal sealed class Connection : IThreadPoolWorkItem
         {
             await ProcessRequestsAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsDisconnect(ex))
-        {
-            SetCloseReason(DisconnectReason.ClientReset);
-        }
         catch (Exception ex)
         {
-            SetCloseReason(DisconnectReason.ServerFault);
-            _server.Log.LogError(ex, "connection {Id} ({Remote}): unexpected fault", Id, Remote);
+            OnFault(ex);
         }
         finally
         {
-            try
+            if (!_streaming)
             {
-                SetCloseReason(DisconnectReason.Completed);
-                if (_subscriber is not null)
-                {
-                    _server.RemoveSubscriber(this, _subscriber, _closeReason!.Value);
-                    _server.ReleaseStream(RemoteAddress);
-                    // Let a send in flight finish before the socket closes, or the close would be a reset. The
-                    // sweep's write timeout still applies to it, through the Responding phase.
-                    EnterPhase(PhaseResponding);
-                    await _subscriber.StopAsync().ConfigureAwait(false);
-                }
+                await CloseAsync().ConfigureAwait(false); // a stream closes from its own watcher
+            }
+        }
+    }
 
-                await _reader.CompleteAsync().ConfigureAwait(false);
+    // Releases everything and closes the socket; runs once, at the end of the request loop or of a stream.
+    private async ValueTask CloseAsync()
+    {
+        try
+        {
+            SetCloseReason(DisconnectReason.Completed);
+            if (_subscriber is not null)
+            {
+                _server.RemoveSubscriber(this, _subscriber, CloseReason);
+                _server.ReleaseStream(RemoteAddress);
+                // Let a send in flight finish before the socket closes, or the close would be a reset. The
+                // sweep's write timeout still applies to it, through the Responding phase.
+                EnterPhase(PhaseResponding);
+                await _subscriber.StopAsync().ConfigureAwait(false);
+            }
 
+            if (_pipeReader is not null)
+            {
+                await _pipeReader.CompleteAsync().ConfigureAwait(false);
+            }
+
+            if (_pipeWriter is not null)
+            {
                 // After an abort, completing with an exception discards unflushed bytes instead of writing them
                 // to a socket that is gone; otherwise what is left is flushed.
                 bool aborted = Volatile.Read(ref _aborted) != 0;
-                await _writer.CompleteAsync(aborted ? new ConnectionAbortedException() : null).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsDisconnect(ex))
-            {
-                // Unflushed bytes to a socket that is gone: nothing to do.
-            }
-            finally
-            {
-                _socket.Dispose();
-                _server.OnConnectionClosed(this);
-                _completion.TrySetResult();
+                await _pipeWriter.CompleteAsync(aborted ? new ConnectionAbortedException() : null).ConfigureAwait(false);
             }
         }
+        catch (Exception ex) when (IsDisconnect(ex))
+        {
+            // Unflushed bytes to a socket that is gone: nothing to do.
+        }
+        finally
+        {
+            _socket.Dispose();
+            _server.OnConnectionClosed(this);
+            Interlocked.Exchange(ref _closed, 1); // a full fence: pairs with the CompareExchange in Completion
+            Volatile.Read(ref _completion)?.TrySetResult();
+        }
+    }
+
+    // A reset or a socket closed under the loop is the client's doing; anything else is a bug, and logged.
+    private void OnFault(Exception ex)
+    {
+        if (IsDisconnect(ex))
+        {
+            SetCloseReason(DisconnectReason.ClientReset);
+            return;
+        }
+
+        SetCloseReason(DisconnectReason.ServerFault);
+        _server.Log.LogError(ex, "connection {Id} ({Remote}): unexpected fault", Id, Remote);
     }
 
     private static bool IsDisconnect(Exception ex) =>
@@ -207,7 +274,7 @@ internal sealed class Connection : IThreadPoolWorkItem
         while (true)
         {
             ReadResult result;
-            if (needMore || !_reader.TryRead(out result))
+            if (needMore || !Reader.TryRead(out result))
             {
                 if (pendingFlush)
                 {
@@ -217,7 +284,7 @@ internal sealed class Connection : IThreadPoolWorkItem
                     pendingFlush = false;
                 }
 
-                result = await _reader.ReadAsync().ConfigureAwait(false);
+                result = await Reader.ReadAsync().ConfigureAwait(false);
             }
 
             if (result.IsCanceled)
@@ -243,19 +310,19 @@ internal sealed class Connection : IThreadPoolWorkItem
             try
             {
                 var sequenceReader = new SequenceReader<byte>(buffer);
-                complete = RequestParser.TryParseHead(ref sequenceReader, _request, limits);
+                complete = RequestParser.TryParseHead(ref sequenceReader, Request, limits);
                 consumed = sequenceReader.Position;
             }
             catch (BadRequestException ex)
             {
-                _reader.AdvanceTo(buffer.End);
+                Reader.AdvanceTo(buffer.End);
                 await RejectAsync(ex).ConfigureAwait(false);
                 return;
             }
 
             if (!complete)
             {
-                _reader.AdvanceTo(consumed, buffer.End);
+                Reader.AdvanceTo(consumed, buffer.End);
                 if (result.IsCompleted)
                 {
                     // EOF between requests is the normal end of a keep-alive connection; mid-head, there is no one to answer.
@@ -267,15 +334,20 @@ internal sealed class Connection : IThreadPoolWorkItem
                 continue;
             }
 
-            _reader.AdvanceTo(consumed);
+            Reader.AdvanceTo(consumed);
             needMore = false;
-            if (_request.ContentLength <= 0)
+            if (Request.ContentLength <= 0)
             {
                 EnterPhase(PhaseResponding); // the request is complete: the request timeout no longer applies
             }
 
             bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
-            _request.Reset();
+            if (_streaming)
+            {
+                return; // the stream's watcher owns the connection now
+            }
+
+            Request.Reset();
             if (!keepAlive)
             {
                 await FlushAsync().ConfigureAwait(false);
@@ -297,7 +369,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     private async ValueTask RejectAsync(BadRequestException ex)
     {
         _server.OnRejected(this, ex);
-        ResponseWriter.WriteSimple(_writer, ex.StatusCode, keepAlive: false, http10: false);
+        ResponseWriter.WriteSimple(Writer, ex.StatusCode, keepAlive: false, http10: false);
         await FlushAsync().ConfigureAwait(false);
         SetCloseReason(DisconnectReason.Completed);
         await LingeringCloseAsync().ConfigureAwait(false);
@@ -317,9 +389,9 @@ internal sealed class Connection : IThreadPoolWorkItem
         {
             while (discarded < MaxLingerBytes)
             {
-                var result = await _reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                var result = await Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
                 discarded += result.Buffer.Length;
-                _reader.AdvanceTo(result.Buffer.End);
+                Reader.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     return;
@@ -335,7 +407,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     /// <summary>Writes the response to the parsed request. Returns whether the connection stays open for another.</summary>
     private async ValueTask<bool> HandleRequestAsync()
     {
-        var request = _request;
+        var request = Request;
         bool keepAlive = request.KeepAlive && !_stopping;
         bool http10 = request.MinorVersion == 0;
 
@@ -361,7 +433,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
         if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
         {
-            ResponseWriter.WriteSimple(_writer, 405, keepAlive, http10, extraHeaderName: "Allow"u8, extraHeaderValue: "GET, HEAD");
+            ResponseWriter.WriteSimple(Writer, 405, keepAlive, http10, extraHeaderName: "Allow"u8, extraHeaderValue: "GET, HEAD");
             return keepAlive;
         }
 
@@ -376,7 +448,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     private async ValueTask<bool> RefuseBodyAsync(bool http10)
     {
         _server.OnRejected(this, new BadRequestException(413, "request body too large"));
-        ResponseWriter.WriteSimple(_writer, 413, keepAlive: false, http10);
+        ResponseWriter.WriteSimple(Writer, 413, keepAlive: false, http10);
         await FlushAsync().ConfigureAwait(false);
         SetCloseReason(DisconnectReason.Completed);
         await LingeringCloseAsync().ConfigureAwait(false);
@@ -385,10 +457,10 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     private async ValueTask<bool> PublishAsync(bool keepAlive, bool http10)
     {
-        var request = _request;
+        var request = Request;
         if (request.Method != RequestMethod.Post)
         {
-            ResponseWriter.WriteSimple(_writer, 405, keepAlive, http10, headOnly: request.Method == RequestMethod.Head,
+            ResponseWriter.WriteSimple(Writer, 405, keepAlive, http10, headOnly: request.Method == RequestMethod.Head,
                 extraHeaderName: "Allow"u8, extraHeaderValue: "POST");
             return keepAlive;
         }
@@ -413,7 +485,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             {
                 _server.Metrics.Rejected(denied);
                 var header = denied == 401 ? "WWW-Authenticate"u8 : default;
-                ResponseWriter.WriteSimple(_writer, denied, keepAlive, http10, extraHeaderName: header, extraHeaderValue: denied == 401 ? "Bearer" : null);
+                ResponseWriter.WriteSimple(Writer, denied, keepAlive, http10, extraHeaderName: header, extraHeaderValue: denied == 401 ? "Bearer" : null);
                 return keepAlive;
             }
 
@@ -435,7 +507,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     {
         while (!into.IsEmpty)
         {
-            var result = await _reader.ReadAsync().ConfigureAwait(false);
+            var result = await Reader.ReadAsync().ConfigureAwait(false);
             if (result.IsCanceled)
             {
                 return false;
@@ -445,7 +517,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             int take = (int)Math.Min(into.Length, buffer.Length);
             buffer.Slice(0, take).CopyTo(into.Span);
             into = into[take..];
-            _reader.AdvanceTo(buffer.GetPosition(take));
+            Reader.AdvanceTo(buffer.GetPosition(take));
             if (!into.IsEmpty && result.IsCompleted)
             {
                 return false;
@@ -458,15 +530,15 @@ internal sealed class Connection : IThreadPoolWorkItem
     private bool WriteText(int status, string text, bool keepAlive, bool http10, string contentType)
     {
         int length = Encoding.UTF8.GetByteCount(text);
-        ResponseWriter.WriteStatusLine(_writer, status);
-        ResponseWriter.WriteHeader(_writer, "Content-Type"u8, contentType);
-        ResponseWriter.WriteHeader(_writer, "Content-Length"u8, length);
-        ResponseWriter.WriteHeader(_writer, "Cache-Control"u8, "no-store"u8);
-        ResponseWriter.WriteConnection(_writer, keepAlive, http10);
-        ResponseWriter.EndHeaders(_writer);
-        if (_request.Method != RequestMethod.Head)
+        ResponseWriter.WriteStatusLine(Writer, status);
+        ResponseWriter.WriteHeader(Writer, "Content-Type"u8, contentType);
+        ResponseWriter.WriteHeader(Writer, "Content-Length"u8, length);
+        ResponseWriter.WriteHeader(Writer, "Cache-Control"u8, "no-store"u8);
+        ResponseWriter.WriteConnection(Writer, keepAlive, http10);
+        ResponseWriter.EndHeaders(Writer);
+        if (Request.Method != RequestMethod.Head)
         {
-            _writer.Advance(Encoding.UTF8.GetBytes(text, _writer.GetSpan(length)));
+            Writer.Advance(Encoding.UTF8.GetBytes(text, Writer.GetSpan(length)));
         }
 
         return keepAlive;
@@ -476,14 +548,14 @@ internal sealed class Connection : IThreadPoolWorkItem
     {
         while (length > 0)
         {
-            var result = await _reader.ReadAsync().ConfigureAwait(false);
+            var result = await Reader.ReadAsync().ConfigureAwait(false);
             if (result.IsCanceled)
             {
                 return false;
             }
 
             long take = Math.Min(length, result.Buffer.Length);
-            _reader.AdvanceTo(result.Buffer.GetPosition(take));
+            Reader.AdvanceTo(result.Buffer.GetPosition(take));
             length -= take;
             if (length > 0 && result.IsCompleted)
             {
@@ -496,25 +568,25 @@ internal sealed class Connection : IThreadPoolWorkItem
 
     private async ValueTask<bool> ServeFileAsync(bool keepAlive, bool http10)
     {
-        bool headOnly = _request.Method == RequestMethod.Head;
-        int status = _server.StaticFiles.Lookup(_request.Path, out var file, out var redirect);
+        bool headOnly = Request.Method == RequestMethod.Head;
+        int status = _server.StaticFiles.Lookup(Request.Path, out var file, out var redirect);
         if (status == 301)
         {
-            ResponseWriter.WriteSimple(_writer, 301, keepAlive, http10, headOnly, "Location"u8, redirect);
+            ResponseWriter.WriteSimple(Writer, 301, keepAlive, http10, headOnly, "Location"u8, redirect);
             return keepAlive;
         }
 
         if (file is null)
         {
-            ResponseWriter.WriteSimple(_writer, status, keepAlive, http10, headOnly);
+            ResponseWriter.WriteSimple(Writer, status, keepAlive, http10, headOnly);
             return keepAlive;
         }
 
         bool notModified = IsNotModified(file);
-        ResponseWriter.WriteStatusLine(_writer, notModified ? 304 : 200);
-        ResponseWriter.Write(_writer, notModified ? file.Headers.AsSpan(0, file.NotModifiedHeaderLength) : file.Headers);
-        ResponseWriter.WriteConnection(_writer, keepAlive, http10);
-        ResponseWriter.EndHeaders(_writer);
+        ResponseWriter.WriteStatusLine(Writer, notModified ? 304 : 200);
+        ResponseWriter.Write(Writer, notModified ? file.Headers.AsSpan(0, file.NotModifiedHeaderLength) : file.Headers);
+        ResponseWriter.WriteConnection(Writer, keepAlive, http10);
+        ResponseWriter.EndHeaders(Writer);
         if (notModified || headOnly)
         {
             return keepAlive;
@@ -522,7 +594,7 @@ internal sealed class Connection : IThreadPoolWorkItem
 
         if (file.Content is not null)
         {
-            ResponseWriter.Write(_writer, file.Content);
+            ResponseWriter.Write(Writer, file.Content);
             return keepAlive;
         }
 
@@ -537,17 +609,17 @@ internal sealed class Connection : IThreadPoolWorkItem
         long remaining = file.Length;
         while (remaining > 0)
         {
-            var memory = _writer.GetMemory(FileChunkBytes);
+            var memory = Writer.GetMemory(FileChunkBytes);
             int read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, remaining)]).ConfigureAwait(false);
             if (read == 0)
             {
                 // The file shrank after its length was promised: the only honest answer left is to close.
                 SetCloseReason(DisconnectReason.ServerFault);
-                _server.Log.LogWarning("connection {Id}: {Path} shrank while it was being sent", Id, _request.Path);
+                _server.Log.LogWarning("connection {Id}: {Path} shrank while it was being sent", Id, Request.Path);
                 return false;
             }
 
-            _writer.Advance(read);
+            Writer.Advance(read);
             remaining -= read;
             await FlushAsync().ConfigureAwait(false); // each chunk that leaves restarts the write timeout
         }
@@ -558,7 +630,7 @@ internal sealed class Connection : IThreadPoolWorkItem
     // RFC 9110 §13.1.2/§13.1.3 and §13.2.2: If-None-Match wins over If-Modified-Since; weak comparison for GET.
     private bool IsNotModified(StaticFile file)
     {
-        if (_request.IfNoneMatch is { } ifNoneMatch)
+        if (Request.IfNoneMatch is { } ifNoneMatch)
         {
             foreach (var range in ifNoneMatch.AsSpan().Split(','))
             {
@@ -577,7 +649,7 @@ internal sealed class Connection : IThreadPoolWorkItem
             return false;
         }
 
-        return HttpDate.TryParse(_request.IfModifiedSince, out var since) && file.LastModified <= since;
+        return HttpDate.TryParse(Request.IfModifiedSince, out var since) && file.LastModified <= since;
     }
 
     private async ValueTask<bool> ServeStreamAsync(bool keepAlive, bool http10)
@@ -585,44 +657,33 @@ internal sealed class Connection : IThreadPoolWorkItem
         var options = _server.Options;
         if (!TryReadStreamQuery(out var topics, out var lastEventId))
         {
-            ResponseWriter.WriteSimple(_writer, 400, keepAlive, http10, _request.Method == RequestMethod.Head);
+            ResponseWriter.WriteSimple(Writer, 400, keepAlive, http10, Request.Method == RequestMethod.Head);
             _server.Metrics.Rejected(400);
             return keepAlive;
         }
 
-        bool headOnly = _request.Method == RequestMethod.Head;
+        bool headOnly = Request.Method == RequestMethod.Head;
         if (!headOnly && !_server.TryReserveStream(RemoteAddress))
         {
             _server.Metrics.Rejected(429);
-            ResponseWriter.WriteSimple(_writer, 429, keepAlive, http10, extraHeaderName: "Retry-After"u8, extraHeaderValue: "5");
+            ResponseWriter.WriteSimple(Writer, 429, keepAlive, http10, extraHeaderName: "Retry-After"u8, extraHeaderValue: "5");
             return keepAlive;
-        }
-
-        ResponseWriter.WriteStatusLine(_writer, 200);
-        ResponseWriter.WriteHeader(_writer, "Content-Type"u8, "text/event-stream"u8);
-        ResponseWriter.WriteHeader(_writer, "Cache-Control"u8, "no-cache"u8);
-        // nginx buffers proxied responses unless told not to.
-        ResponseWriter.WriteHeader(_writer, "X-Accel-Buffering"u8, "no"u8);
-        if (!string.IsNullOrEmpty(options.AllowOrigin))
-        {
-            ResponseWriter.WriteHeader(_writer, "Access-Control-Allow-Origin"u8, options.AllowOrigin);
         }
 
         if (headOnly)
         {
-            ResponseWriter.WriteConnection(_writer, keepAlive, http10);
-            ResponseWriter.EndHeaders(_writer);
+            WriteStreamHead(Writer, options);
+            ResponseWriter.WriteConnection(Writer, keepAlive, http10);
+            ResponseWriter.EndHeaders(Writer);
             return keepAlive;
         }
 
-        // The body runs until the connection closes (RFC 9112 §6.3, item 8): no Content-Length, no chunking.
-        ResponseWriter.EndHeaders(_writer);
-        ResponseWriter.Write(_writer, "retry: "u8);
-        ResponseWriter.WriteNumber(_writer, (long)options.Retry.TotalMilliseconds);
-        ResponseWriter.Write(_writer, "\n\n"u8);
         try
         {
-            await FlushAsync().ConfigureAwait(false);
+            if (Writer.UnflushedBytes > 0)
+            {
+                await FlushAsync().ConfigureAwait(false); // answers to requests pipelined before this one go first
+            }
         }
         catch
         {
@@ -630,34 +691,118 @@ internal sealed class Connection : IThreadPoolWorkItem
             throw;
         }
 
+        // The head is the stream's first frame, sent like every other. The body runs until the connection
+        // closes (RFC 9112 §6.3, item 8): no Content-Length, no chunking.
+        var head = new ArrayBufferWriter<byte>(256);
+        WriteStreamHead(head, options);
+        ResponseWriter.EndHeaders(head);
+        ResponseWriter.Write(head, "retry: "u8);
+        ResponseWriter.WriteNumber(head, (long)options.Retry.TotalMilliseconds);
+        ResponseWriter.Write(head, "\n\n"u8);
+
         EnterPhase(PhaseStreaming);
-
-        _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Hub.Counters, Abort);
+        _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Hub.Counters, this);
+        _subscriber.SendHead(head.WrittenSpan.ToArray());
         _server.AddSubscriber(this, _subscriber, lastEventId);
+        BecomeStream();
+        return false;
+    }
 
-        // From here the subscriber writes; this loop only watches for the client's close (or reset, which throws).
-        while (true)
+    private static void WriteStreamHead(IBufferWriter<byte> writer, ServerOptions options)
+    {
+        ResponseWriter.WriteStatusLine(writer, 200);
+        ResponseWriter.WriteHeader(writer, "Content-Type"u8, "text/event-stream"u8);
+        ResponseWriter.WriteHeader(writer, "Cache-Control"u8, "no-cache"u8);
+        // nginx buffers proxied responses unless told not to.
+        ResponseWriter.WriteHeader(writer, "X-Accel-Buffering"u8, "no"u8);
+        if (!string.IsNullOrEmpty(options.AllowOrigin))
         {
-            var result = await _reader.ReadAsync().ConfigureAwait(false);
-            if (result.IsCanceled)
-            {
-                if (!_stopping)
-                {
-                    continue; // a request timeout that raced with the switch to streaming; streams are exempt
-                }
+            ResponseWriter.WriteHeader(writer, "Access-Control-Allow-Origin"u8, options.AllowOrigin);
+        }
+    }
 
-                SetCloseReason(DisconnectReason.ServerStopping);
-                await _subscriber.CompleteAsync().ConfigureAwait(false);
-                return false;
+    /// <summary>
+    /// The request side is done for good: the pipes and the parsed request are dropped (anything the client
+    /// pipelined after its GET /sse goes with them; no answer could follow an endless response), and a zero-byte
+    /// receive waits for the client's close. An idle stream then holds its socket, its subscriber and that receive.
+    /// </summary>
+    private void BecomeStream()
+    {
+        _pipeReader?.Complete();
+        _pipeWriter?.Complete(); // nothing is left unflushed: the head went to the subscriber
+        _pipeReader = null;
+        _pipeWriter = null;
+        _httpRequest = null;
+        _streaming = true;
+        Interlocked.MemoryBarrier(); // pairs with RequestStop: one of the two sees the other's flag
+        _ = WatchStreamAsync();
+        if (_stopping)
+        {
+            _ = EndStreamAsync();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WatchStreamAsync()
+    {
+        try
+        {
+            do
+            {
+                // Completes when something arrives or the client closes; holds no buffer while it waits.
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+            }
+            while (DiscardReceived());
+
+            SetCloseReason(DisconnectReason.ClientClosed);
+        }
+        catch (Exception ex)
+        {
+            OnFault(ex);
+        }
+        finally
+        {
+            await CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Reads and drops what the client sent on its stream (the socket is non-blocking). False once it has closed.
+    private bool DiscardReceived()
+    {
+        Span<byte> scratch = stackalloc byte[256];
+        for (int reads = 0; reads < 64; reads++)
+        {
+            int received = _socket.Receive(scratch, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                return true;
             }
 
-            _reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
+            if (error != SocketError.Success)
             {
-                SetCloseReason(DisconnectReason.ClientClosed);
+                throw new SocketException((int)error);
+            }
+
+            if (received == 0)
+            {
                 return false;
             }
         }
+
+        return true; // more is waiting: the next zero-byte receive completes at once
+    }
+
+    /// <summary>The server is stopping: the stream ends after what it has queued (a clean end of stream), then closes.</summary>
+    private async Task EndStreamAsync()
+    {
+        if (Interlocked.Exchange(ref _streamEnding, 1) != 0)
+        {
+            return;
+        }
+
+        SetCloseReason(DisconnectReason.ServerStopping);
+        await _subscriber!.CompleteAsync().ConfigureAwait(false);
+        _socket.Dispose(); // the watcher's receive ends, and it releases the rest
     }
 
     /// <summary>
@@ -667,11 +812,11 @@ internal sealed class Connection : IThreadPoolWorkItem
     private bool TryReadStreamQuery(out string[] topics, out string? lastEventId)
     {
         topics = s_defaultTopics;
-        lastEventId = _request.LastEventId;
-        if (_request.Query.Length > 0)
+        lastEventId = Request.LastEventId;
+        if (Request.Query.Length > 0)
         {
             var fields = new List<KeyValuePair<string, string>>();
-            if (!FormParser.TryParse(_request.Query, fields))
+            if (!FormParser.TryParse(Request.Query, fields))
             {
                 return false;
             }

@@ -313,6 +313,11 @@ public sealed class Server : IAsyncDisposable
     internal void AddSubscriber(Connection connection, Subscriber subscriber, string? lastEventId)
     {
         Hub.Subscribe(subscriber, lastEventId);
+        if (!Log.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
         Log.LogInformation("connection {Id} ({Remote}) subscribed to {Topics}; subscribers={Count}",
             connection.Id, connection.Remote, string.Join(',', subscriber.Topics), Hub.SubscriberCount);
     }
@@ -322,6 +327,11 @@ public sealed class Server : IAsyncDisposable
         if (Hub.Unsubscribe(subscriber))
         {
             Metrics.Disconnected(reason);
+            if (!Log.IsEnabled(LogLevel.Information))
+            {
+                return;
+            }
+
             Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; subscribers={Count}",
                 connection.Id, connection.Remote, DisconnectReasons.Label(reason), Hub.SubscriberCount);
         }

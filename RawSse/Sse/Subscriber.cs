@@ -17,7 +17,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     private readonly Socket _socket;
     private readonly SubscriberLimits _limits;
-    private readonly Action<DisconnectReason> _onFault;
+    private readonly IStreamOwner _owner;
     private readonly HubCounters _counters;
 
     private readonly Lock _lock = new();
@@ -33,13 +33,13 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private long _writeStartedAt;                  // Environment.TickCount64 while a send is in flight, else 0
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
 
-    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters, Action<DisconnectReason> onFault)
+    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters, IStreamOwner owner)
     {
         ConnectionId = connectionId;
         _socket = socket;
         Topics = topics;
         _limits = limits;
-        _onFault = onFault;
+        _owner = owner;
         _counters = counters;
         _lastWriteAt = Environment.TickCount64;
         // Synchronous sends now return at once with what the kernel took (or WouldBlock) instead of waiting.
@@ -105,8 +105,20 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             }
         }
 
-        _onFault(fault.Value);
+        _owner.Abort(fault.Value);
         return false;
+    }
+
+    /// <summary>
+    /// Sends the response head, on the calling thread, before the subscriber joins the hub (so nothing can
+    /// come before it). Like replayed frames it is exempt from the queue limits.
+    /// </summary>
+    public void SendHead(byte[] head)
+    {
+        if (QueueExempt([head]))
+        {
+            Flush();
+        }
     }
 
     /// <summary>
@@ -115,16 +127,20 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public void EnqueueReplay(IReadOnlyList<byte[]> frames)
     {
-        if (frames.Count == 0)
+        if (QueueExempt(frames))
         {
-            return;
+            ScheduleFlush();
         }
+    }
 
+    // Queues frames the limits do not count. Returns whether the caller must start the writer.
+    private bool QueueExempt(IReadOnlyList<byte[]> frames)
+    {
         lock (_lock)
         {
-            if (_closed || _completing)
+            if (frames.Count == 0 || _closed || _completing)
             {
-                return;
+                return false;
             }
 
             foreach (var frame in frames)
@@ -135,11 +151,13 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 _replayBytes += frame.Length;
             }
 
-            if (!_writing)
+            if (_writing)
             {
-                _writing = true;
-                ScheduleFlush();
+                return false;
             }
+
+            _writing = true;
+            return true;
         }
     }
 
@@ -392,7 +410,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             _queuedBytes = _replayBytes = _replayFrames = 0;
         }
 
-        _onFault(DisconnectReason.WriteFailed);
+        _owner.Abort(DisconnectReason.WriteFailed);
     }
 
     private static void ReturnBatch(byte[]? batch)
@@ -425,4 +443,10 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
         return batch.AsMemory(0, length);
     }
+}
+
+/// <summary>What a subscriber tells when its stream fails: the connection, which then closes.</summary>
+internal interface IStreamOwner
+{
+    void Abort(DisconnectReason reason);
 }
