@@ -168,6 +168,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         Volatile.Write(ref _phase, phase);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync()
     {
         EnterPhase(PhaseResponding);
@@ -188,7 +189,8 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
 
     private DisconnectReason CloseReason => (DisconnectReason)Volatile.Read(ref _closeReason);
 
-    private async Task RunAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RunAsync()
     {
         try
         {
@@ -208,6 +210,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
     }
 
     // Releases everything and closes the socket; runs once, at the end of the request loop or of a stream.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CloseAsync()
     {
         try
@@ -266,7 +269,8 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         ex is SocketException or ObjectDisposedException or OperationCanceledException
         || (ex is IOException io && io.InnerException is SocketException or ObjectDisposedException or null);
 
-    private async Task ProcessRequestsAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ProcessRequestsAsync()
     {
         var limits = _server.Options.RequestLimits;
         bool needMore = true;
@@ -405,6 +409,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
     }
 
     /// <summary>Writes the response to the parsed request. Returns whether the connection stays open for another.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleRequestAsync()
     {
         var request = Request;
@@ -455,6 +460,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         return false;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> PublishAsync(bool keepAlive, bool http10)
     {
         var request = Request;
@@ -503,6 +509,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadBodyAsync(Memory<byte> into)
     {
         while (!into.IsEmpty)
@@ -544,6 +551,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         return keepAlive;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DrainAsync(long length)
     {
         while (length > 0)
@@ -566,6 +574,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ServeFileAsync(bool keepAlive, bool http10)
     {
         bool headOnly = Request.Method == RequestMethod.Head;
@@ -602,6 +611,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
     }
 
     // Large files go out in chunks, each flushed, so the pipe never holds more than one chunk.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> StreamFileAsync(StaticFile file)
     {
         await using var stream = new FileStream(file.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite,
@@ -652,6 +662,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         return HttpDate.TryParse(Request.IfModifiedSince, out var since) && file.LastModified <= since;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ServeStreamAsync(bool keepAlive, bool http10)
     {
         var options = _server.Options;

@@ -115,7 +115,7 @@ public sealed class Hub
                         continue; // no subscribers and nothing to keep
                     }
 
-                    _topics[name] = topic = new Topic(_replayCapacity);
+                    _topics[name] = topic = new Topic(name, _replayCapacity);
                 }
 
                 if (topic.LastSequence == sequence)
@@ -170,6 +170,12 @@ public sealed class Hub
             foreach (var name in subscriber.Topics)
             {
                 GetOrAddTopic(name).Subscribers.Add(subscriber);
+            }
+
+            if (subscriber.Topics.Count == 1)
+            {
+                // Share the topic's own name list, so the stream's copy of the name can go.
+                subscriber.Topics = _topics[subscriber.Topics[0]].Names;
             }
         }
     }
@@ -312,7 +318,7 @@ public sealed class Hub
     {
         if (!_topics.TryGetValue(name, out var topic))
         {
-            _topics[name] = topic = new Topic(_replayCapacity);
+            _topics[name] = topic = new Topic(name, _replayCapacity);
         }
 
         return topic;
@@ -363,8 +369,10 @@ public sealed class Hub
         }
     }
 
-    private sealed class Topic(int replayCapacity)
+    private sealed class Topic(string name, int replayCapacity)
     {
+        public string[] Names { get; } = [name];
+
         public HashSet<Subscriber> Subscribers { get; } = [];
         public ReplayRing Ring { get; } = new(replayCapacity);
         public long LastSequence { get; set; }

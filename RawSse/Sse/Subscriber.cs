@@ -20,15 +20,16 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private readonly IStreamOwner _owner;
     private readonly HubCounters _counters;
 
-    private readonly Lock _lock = new();
-    private readonly Queue<byte[]> _queue = new(); // guarded by _lock
-    private long _queuedBytes;                     // guarded by _lock
-    private int _replayFrames;                     // guarded by _lock: replayed frames still at the queue's head
-    private long _replayBytes;                     // guarded by _lock
-    private bool _writing;                         // guarded by _lock: a writer is scheduled or running
-    private bool _completing;                      // guarded by _lock: end the stream once the queue drains
-    private bool _closed;                          // guarded by _lock: no more frames are queued or sent
-    private TaskCompletionSource? _ended;          // guarded by _lock: made on a stop or completion request, set when the writer exits
+    // The queue is also the lock for everything marked "guarded": a monitor costs nothing until contended, where
+    // a Lock object would cost 40 bytes a stream.
+    private readonly Queue<byte[]> _queue = new();
+    private long _queuedBytes;                     // guarded
+    private int _replayFrames;                     // guarded: replayed frames still at the queue's head
+    private long _replayBytes;                     // guarded
+    private bool _writing;                         // guarded: a writer is scheduled or running
+    private bool _completing;                      // guarded: end the stream once the queue drains
+    private bool _closed;                          // guarded: no more frames are queued or sent
+    private TaskCompletionSource? _ended;          // guarded: made on a stop or completion request, set when the writer exits
 
     private long _writeStartedAt;                  // Environment.TickCount64 while a send is in flight, else 0
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
@@ -48,7 +49,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     }
 
     public long ConnectionId { get; }
-    public IReadOnlyList<string> Topics { get; }
+    /// <summary>The topics, in the order asked for; the hub swaps in its shared list for a single topic.</summary>
+    public IReadOnlyList<string> Topics { get; internal set; }
 
     /// <summary>The sequence of the last event handed to this subscriber; guarded by the hub's lock.</summary>
     internal long LastSequence { get; set; }
@@ -65,7 +67,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     {
         mustFlush = false;
         DisconnectReason? fault = null;
-        lock (_lock)
+        lock (_queue)
         {
             if (_closed || _completing)
             {
@@ -136,7 +138,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     // Queues frames the limits do not count. Returns whether the caller must start the writer.
     private bool QueueExempt(IReadOnlyList<byte[]> frames)
     {
-        lock (_lock)
+        lock (_queue)
         {
             if (frames.Count == 0 || _closed || _completing)
             {
@@ -161,11 +163,11 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
     }
 
-    // Called under _lock. Replayed frames do not count: only live ones can make a subscriber a slow consumer.
+    // Called under the lock. Replayed frames do not count: only live ones can make a subscriber a slow consumer.
     private bool IsFull(int incoming) =>
         _queue.Count - _replayFrames >= _limits.MaxQueuedFrames || _queuedBytes - _replayBytes + incoming > _limits.MaxQueuedBytes;
 
-    // Called under _lock.
+    // Called under the lock.
     private byte[] Dequeue()
     {
         var frame = _queue.Dequeue();
@@ -182,7 +184,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// <summary>True when nothing is queued or being sent (the sweep sends heartbeats only then).</summary>
     public bool IsIdle
     {
-        get { lock (_lock) { return !_writing && _queue.Count == 0; } }
+        get { lock (_queue) { return !_writing && _queue.Count == 0; } }
     }
 
     /// <summary>
@@ -191,7 +193,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public Task CompleteAsync()
     {
-        lock (_lock)
+        lock (_queue)
         {
             if (_closed)
             {
@@ -218,7 +220,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public Task StopAsync()
     {
-        lock (_lock)
+        lock (_queue)
         {
             _closed = true;
             _queue.Clear();
@@ -227,7 +229,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
     }
 
-    // Called under _lock. Made only when asked for, so a live subscriber holds no completion source.
+    // Called under the lock. Made only when asked for, so a live subscriber holds no completion source.
     private Task WhenWriterEnds()
     {
         _ended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -239,7 +241,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         return _ended.Task;
     }
 
-    // Called under _lock whenever the writer exits.
+    // Called under the lock whenever the writer exits.
     private void WriterExited()
     {
         _writing = false;
@@ -271,7 +273,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             while (true)
             {
                 ReadOnlyMemory<byte> payload;
-                lock (_lock)
+                lock (_queue)
                 {
                     if (!TryTakeNext(ref batch, out payload, out bool drained))
                     {
@@ -333,7 +335,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 long now = Environment.TickCount64;
                 Volatile.Write(ref _writeStartedAt, 0);
                 Volatile.Write(ref _lastWriteAt, now);
-                lock (_lock)
+                lock (_queue)
                 {
                     if (!TryTakeNext(ref batch, out payload, out bool drained))
                     {
@@ -360,7 +362,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
     }
 
-    // Called under _lock. True with the next payload to send. False when the writer is done: it has exited
+    // Called under the lock. True with the next payload to send. False when the writer is done: it has exited
     // (closed, or nothing left), or `drained` when the stream is completing and everything has been sent.
     private bool TryTakeNext(ref byte[]? batch, out ReadOnlyMemory<byte> payload, out bool drained)
     {
@@ -394,7 +396,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private void EndStream()
     {
         _socket.Shutdown(SocketShutdown.Send);
-        lock (_lock)
+        lock (_queue)
         {
             WriterExited();
         }
@@ -402,7 +404,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     private void Fail()
     {
-        lock (_lock)
+        lock (_queue)
         {
             _closed = true;
             WriterExited();
@@ -421,7 +423,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
     }
 
-    // Called under _lock with a non-empty queue. One frame goes out as it is (no copy); several are
+    // Called under the lock with a non-empty queue. One frame goes out as it is (no copy); several are
     // copied into one pooled buffer so they leave in a single send.
     private ReadOnlyMemory<byte> TakeBatch(ref byte[]? batch)
     {
