@@ -446,9 +446,3 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         return batch.AsMemory(0, length);
     }
 }
-
-/// <summary>What a subscriber tells when its stream fails: the connection, which then closes.</summary>
-internal interface IStreamOwner
-{
-    void Abort(DisconnectReason reason);
-}
