@@ -23,6 +23,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
 {
     private const int MaxDrainedBodyBytes = 64 * 1024;
     private const int FileChunkBytes = 64 * 1024;
+    private const int DirectSendBytes = 16 * 1024;
     private const int MaxLingerBytes = 1024 * 1024;
     private const int MaxLastEventIdLength = 1024;
     private const int MaxTopicsPerStream = 32;
@@ -603,7 +604,16 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
 
         if (file.Content is not null)
         {
-            ResponseWriter.Write(Writer, file.Content);
+            if (file.Content.Length < DirectSendBytes)
+            {
+                ResponseWriter.Write(Writer, file.Content);
+                return keepAlive;
+            }
+
+            // A large cached body goes from its array to the socket, not through a copy in the pipe: the head
+            // (and answers pipelined before it) leave first.
+            await FlushAsync().ConfigureAwait(false);
+            await _socket.SendAsync(file.Content, SocketFlags.None).ConfigureAwait(false);
             return keepAlive;
         }
 
