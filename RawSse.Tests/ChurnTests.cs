@@ -40,7 +40,7 @@ public sealed class ChurnTests
         var warmUp = await ChurnAsync(server, WarmUpCycles, cancellationToken);
         bool warmedUp = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
         int fdBefore = OpenFileDescriptors();
-        long heapBefore = SettledHeapBytes();
+        long heapBefore = Heap.SettledBytes();
         var stopwatch = Stopwatch.StartNew();
 
         // Act
@@ -49,7 +49,7 @@ public sealed class ChurnTests
         bool idle = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
         await Polling.UntilAsync(() => OpenFileDescriptors() <= fdBefore + FdMargin, SettleTimeout);
         int fdAfter = OpenFileDescriptors();
-        long heapAfter = SettledHeapBytes();
+        long heapAfter = Heap.SettledBytes();
         TestContext.Out.WriteLine($"churn: {churn.Completed:N0} of {Cycles:N0} cycles (half closed cleanly, half reset) in {stopwatch.Elapsed.TotalSeconds:F1} s; " +
             $"{churn.ResetAfterFin} clean closes answered with an RST instead of a FIN");
         TestContext.Out.WriteLine($"open file descriptors: {fdBefore} before, {fdAfter} after");
@@ -423,14 +423,6 @@ public sealed class ChurnTests
     }
 
     private static int OpenFileDescriptors() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
-
-    private static long SettledHeapBytes()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return GC.GetTotalMemory(forceFullCollection: true);
-    }
 
     private static string Reasons(TestServer server)
     {
