@@ -4,9 +4,6 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# The executable runs socket completions inline on the event threads (see RawSse/Program.cs); the servers the
-# tests start in-process run the same way.
-export DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 
 # The browser and proxy tests drive Debian's Chromium and nginx. On a fresh Debian machine, as root, install
 # them if they are missing (CI's .ci/run installs them first); elsewhere those tests fail and say what to install.

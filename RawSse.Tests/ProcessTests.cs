@@ -57,6 +57,65 @@ public sealed partial class ProcessTests
     }
 
     [Test]
+    public async Task Run_Defaults_CompletionsInlineAndStreamsFilesAndPublishesWork()
+    {
+        // Arrange: the executable turns inline socket completions on for itself (one event thread per core).
+        using var process = StartServer("--port", "0", "--interval", "0", "--root", RepoPaths.Public);
+        int port = await ReadListeningPortAsync(process);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                var stream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets.Add(stream);
+                await stream.ConnectAsync(endPoint).WaitAsync(Deadline);
+                await stream.SendAsync("GET /sse?topic=p HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                await RawSocket.ReadUntilAsync(stream, "retry: 2000\n\n", Deadline);
+            }
+
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            sockets.Add(client);
+            await client.ConnectAsync(endPoint).WaitAsync(Deadline);
+
+            // Act: a file, a publish and a missing file, pipelined in one write.
+            const string form = "topic=p&type=note&data=hello";
+            await client.SendAsync(System.Text.Encoding.ASCII.GetBytes(
+                "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n" +
+                $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {form.Length}\r\n\r\n{form}" +
+                "GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            var (end, answers) = await RawSocket.ReadToEndAsync(client, Deadline);
+            var events = new List<string>();
+            foreach (var stream in sockets.Take(2))
+            {
+                events.Add(await RawSocket.ReadUntilAsync(stream, "data: hello\n\n", Deadline));
+            }
+
+            // Assert
+            string text = System.Text.Encoding.UTF8.GetString(answers);
+            var statuses = StatusLine().Matches(text).Select(m => m.Groups[1].Value).ToArray();
+            Assert.That(end, Is.EqualTo(ReadEnd.Eof), "the pipelined exchange ends with a clean close");
+            Assert.That(statuses, Is.EqualTo(new[] { "200", "200", "404" }), text);
+            Assert.That(events, Has.All.EndsWith("id: 1\nevent: note\ndata: hello\n\n"), "both streams get the published event");
+            Assert.That(EventThreads(process.Id), Is.EqualTo(Environment.ProcessorCount),
+                "one socket event thread per core: inline completions are on");
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    // The runtime names its epoll threads ".NET Sockets": one in all unless completions run inline, then one per core.
+    private static int EventThreads(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
+
+    [Test]
     public async Task Run_LowOpenFileLimit_RefusesPastItWith503AndKeepsServing()
     {
         // Arrange: a process allowed 400 open files (the runtime holds about 90 of them itself).
@@ -220,6 +279,9 @@ public sealed partial class ProcessTests
 
     [GeneratedRegex(@"^RawSse listening on http://[^:]+:(\d+)/")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"HTTP/1\.1 (\d{3}) ")]
+    private static partial Regex StatusLine();
 
     private const int SIGTERM = 15;
 
