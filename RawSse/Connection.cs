@@ -722,7 +722,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         ResponseWriter.Write(head, "\n\n"u8);
 
         EnterPhase(PhaseStreaming);
-        _subscriber = new Subscriber(Id, _socket, topics, options.SubscriberLimits, _server.Hub.Counters, this);
+        _subscriber = new Subscriber(_socket, topics, _server.SubscriberLimits, _server.Hub.Counters, this);
         _subscriber.SendHead(head.WrittenSpan.ToArray());
         _server.AddSubscriber(this, _subscriber, lastEventId);
         BecomeStream();
@@ -756,24 +756,67 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         _httpRequest = null;
         _streaming = true;
         Interlocked.MemoryBarrier(); // pairs with RequestStop: one of the two sees the other's flag
-        _ = WatchStreamAsync();
+        WatchStream();
         if (_stopping)
         {
             _ = EndStreamAsync();
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WatchStreamAsync()
+    // The zero-byte receive in flight, and its continuation (made once): cheaper to keep per idle stream than an
+    // async method's state machine.
+    private ValueTask<int> _readable;
+    private Action? _onReadable;
+
+    private void WatchStream()
+    {
+        _onReadable = OnReadable;
+        ReceiveZero();
+    }
+
+    // Waits for the client to send something or close; holds no buffer while it waits.
+    private void ReceiveZero()
+    {
+        do
+        {
+            try
+            {
+                _readable = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            }
+            catch (Exception ex)
+            {
+                OnFault(ex);
+                _ = CloseAsync();
+                return;
+            }
+
+            if (!_readable.IsCompleted)
+            {
+                _readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
+                return;
+            }
+        }
+        while (StillOpen());
+    }
+
+    private void OnReadable()
+    {
+        if (StillOpen())
+        {
+            ReceiveZero();
+        }
+    }
+
+    // Takes the receive's result. True while the client is still there; otherwise the stream is closing.
+    private bool StillOpen()
     {
         try
         {
-            do
+            _readable.GetAwaiter().GetResult();
+            if (DiscardReceived())
             {
-                // Completes when something arrives or the client closes; holds no buffer while it waits.
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                return true;
             }
-            while (DiscardReceived());
 
             SetCloseReason(DisconnectReason.ClientClosed);
         }
@@ -781,10 +824,9 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         {
             OnFault(ex);
         }
-        finally
-        {
-            await CloseAsync().ConfigureAwait(false);
-        }
+
+        _ = CloseAsync();
+        return false;
     }
 
     // Reads and drops what the client sent on its stream (the socket is non-blocking). False once it has closed.

@@ -23,6 +23,7 @@ public sealed class Server : IAsyncDisposable
     private readonly Dictionary<IPAddress, int> _streamsByAddress = []; // guarded by itself
     private readonly RateLimitedLog _rejectionLog;
     private readonly RateLimitedLog _acceptLog;
+    private readonly MemoryReturn _memoryReturn;
     private long _nextConnectionId;
     private int _refusing; // refusals in flight, bounded so a flood past the limit cannot pile up tasks
     private int _maxConnections;
@@ -42,6 +43,8 @@ public sealed class Server : IAsyncDisposable
         Publisher = new PublishEndpoint(Hub, options.PublishToken);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
         _acceptLog = new RateLimitedLog(Log, perSecond: 1);
+        _memoryReturn = new MemoryReturn(options.MemoryReturnBurst, options.MemoryReturnMinBytes);
+        SubscriberLimits = options.CreateSubscriberLimits();
     }
 
     /// <summary>The in-process publishing API: <c>server.Hub.Publish(topic, new SseEvent(...))</c>.</summary>
@@ -59,6 +62,7 @@ public sealed class Server : IAsyncDisposable
     internal StaticFiles StaticFiles { get; }
     internal ServerMetrics Metrics { get; }
     internal PublishEndpoint Publisher { get; }
+    internal SubscriberLimits SubscriberLimits { get; }
 
     public void Start()
     {
@@ -161,6 +165,7 @@ public sealed class Server : IAsyncDisposable
 
             socket.NoDelay = true;
             Metrics.Accepted();
+            _memoryReturn.OnAccepted();
             long id = Interlocked.Increment(ref _nextConnectionId);
             var connection = new Connection(this, socket, id);
             _connections[id] = connection;
@@ -229,7 +234,8 @@ public sealed class Server : IAsyncDisposable
     }
 
     // One shared timer for every connection: heartbeats on quiet streams, subscribers whose send has stalled
-    // past the write timeout, and the request, keep-alive and response timeouts. No timer per connection.
+    // past the write timeout, and the request, keep-alive and response timeouts. No timer per connection. It also
+    // gives memory back once a burst of connections is over (see MemoryReturn).
     private async Task SweepLoopAsync(CancellationToken cancellationToken)
     {
         var timeouts = Options.ConnectionTimeouts;
@@ -249,15 +255,18 @@ public sealed class Server : IAsyncDisposable
                 long now = Environment.TickCount64;
                 foreach (var subscriber in Hub.Sweep(now, heartbeatMs, timeouts.WriteMs))
                 {
-                    if (_connections.TryGetValue(subscriber.ConnectionId, out var connection))
-                    {
-                        connection.Abort(DisconnectReason.WriteTimeout);
-                    }
+                    subscriber.Owner.Abort(DisconnectReason.WriteTimeout);
                 }
 
                 foreach (var connection in _connections.Values)
                 {
                     connection.CheckTimeouts(now, timeouts);
+                }
+
+                if (_memoryReturn.TryReturn(now, Interlocked.Read(ref _nextConnectionId)) is { } returned)
+                {
+                    Log.LogInformation("a burst of connections is over: returned {Megabytes:F1} MB of memory (the collection paused {Milliseconds:F0} ms)",
+                        returned.ReturnedBytes / (1024.0 * 1024), returned.Pause.TotalMilliseconds);
                 }
             }
         }

@@ -63,6 +63,12 @@ public sealed class ServerOptions
     /// <summary>How long a graceful stop waits for streams to end before it aborts what is left.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>New connections that make a burst, after which the server gives memory back once quiet (see <see cref="MemoryReturn"/>); 0 never does.</summary>
+    internal int MemoryReturnBurst { get; set; } = 1000;
+
+    /// <summary>Committed memory beyond the heap below which a burst's collection is not worth its pause.</summary>
+    internal long MemoryReturnMinBytes { get; set; } = 8 * 1024 * 1024;
+
     public int MaxRequestLineBytes { get; set; } = RequestLimits.Default.MaxRequestLineBytes;
     public int MaxRequestHeadersBytes { get; set; } = RequestLimits.Default.MaxHeaderBytes;
     public int MaxRequestHeaderCount { get; set; } = RequestLimits.Default.MaxHeaderCount;
@@ -72,7 +78,7 @@ public sealed class ServerOptions
     internal ConnectionTimeouts ConnectionTimeouts =>
         new((long)RequestTimeout.TotalMilliseconds, (long)KeepAliveTimeout.TotalMilliseconds, (long)WriteTimeout.TotalMilliseconds);
 
-    internal SubscriberLimits SubscriberLimits => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
+    internal SubscriberLimits CreateSubscriberLimits() => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
 
     /// <exception cref="ArgumentException">The first option that cannot work, named.</exception>
     public void Validate()

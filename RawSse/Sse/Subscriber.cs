@@ -20,9 +20,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private readonly IStreamOwner _owner;
     private readonly HubCounters _counters;
 
-    // The queue is also the lock for everything marked "guarded": a monitor costs nothing until contended, where
-    // a Lock object would cost 40 bytes a stream.
-    private readonly Queue<byte[]> _queue = new();
+    // Everything marked "guarded" is guarded by this object's monitor (nothing outside this class locks a subscriber):
+    // a monitor costs nothing until contended, where a Lock object would cost 40 bytes a stream.
+    private FrameQueue _queue;                     // guarded
     private long _queuedBytes;                     // guarded
     private int _replayFrames;                     // guarded: replayed frames still at the queue's head
     private long _replayBytes;                     // guarded
@@ -34,9 +34,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private long _writeStartedAt;                  // Environment.TickCount64 while a send is in flight, else 0
     private long _lastWriteAt;                     // Environment.TickCount64 of the last completed send
 
-    public Subscriber(long connectionId, Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters, IStreamOwner owner)
+    public Subscriber(Socket socket, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters, IStreamOwner owner)
     {
-        ConnectionId = connectionId;
         _socket = socket;
         Topics = topics;
         _limits = limits;
@@ -48,7 +47,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         socket.Blocking = false;
     }
 
-    public long ConnectionId { get; }
+    /// <summary>The connection the stream belongs to, which closes it when it fails.</summary>
+    public IStreamOwner Owner => _owner;
     /// <summary>The topics, in the order asked for; the hub swaps in its shared list for a single topic.</summary>
     public IReadOnlyList<string> Topics { get; internal set; }
 
@@ -67,7 +67,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     {
         mustFlush = false;
         DisconnectReason? fault = null;
-        lock (_queue)
+        lock (this)
         {
             if (_closed || _completing)
             {
@@ -138,7 +138,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     // Queues frames the limits do not count. Returns whether the caller must start the writer.
     private bool QueueExempt(IReadOnlyList<byte[]> frames)
     {
-        lock (_queue)
+        lock (this)
         {
             if (frames.Count == 0 || _closed || _completing)
             {
@@ -184,7 +184,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// <summary>True when nothing is queued or being sent (the sweep sends heartbeats only then).</summary>
     public bool IsIdle
     {
-        get { lock (_queue) { return !_writing && _queue.Count == 0; } }
+        get { lock (this) { return !_writing && _queue.Count == 0; } }
     }
 
     /// <summary>
@@ -193,7 +193,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public Task CompleteAsync()
     {
-        lock (_queue)
+        lock (this)
         {
             if (_closed)
             {
@@ -220,7 +220,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     /// </summary>
     public Task StopAsync()
     {
-        lock (_queue)
+        lock (this)
         {
             _closed = true;
             _queue.Clear();
@@ -273,7 +273,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             while (true)
             {
                 ReadOnlyMemory<byte> payload;
-                lock (_queue)
+                lock (this)
                 {
                     if (!TryTakeNext(ref batch, out payload, out bool drained))
                     {
@@ -335,7 +335,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 long now = Environment.TickCount64;
                 Volatile.Write(ref _writeStartedAt, 0);
                 Volatile.Write(ref _lastWriteAt, now);
-                lock (_queue)
+                lock (this)
                 {
                     if (!TryTakeNext(ref batch, out payload, out bool drained))
                     {
@@ -396,7 +396,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private void EndStream()
     {
         _socket.Shutdown(SocketShutdown.Send);
-        lock (_queue)
+        lock (this)
         {
             WriterExited();
         }
@@ -404,7 +404,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     private void Fail()
     {
-        lock (_queue)
+        lock (this)
         {
             _closed = true;
             WriterExited();

@@ -1,4 +1,4 @@
 namespace RawSse.Sse;
 
-/// <summary>How much one subscriber may have queued, and what happens past it.</summary>
-internal readonly record struct SubscriberLimits(int MaxQueuedFrames, long MaxQueuedBytes, SlowConsumerPolicy Policy);
+/// <summary>How much one subscriber may have queued, and what happens past it; one instance per server, shared.</summary>
+internal sealed record SubscriberLimits(int MaxQueuedFrames, long MaxQueuedBytes, SlowConsumerPolicy Policy);
