@@ -42,6 +42,11 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
     private volatile bool _streaming;
     private int _streamEnding;
 
+    // A stream's zero-byte receive in flight, and its continuation (made once): cheaper to keep per idle stream than
+    // an async method's state machine.
+    private ValueTask<int> _readable;
+    private Action? _onReadable;
+
     private TaskCompletionSource? _completion; // made only when someone waits for the close (the server's stop)
     private int _closed;
 
@@ -762,11 +767,6 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
             _ = EndStreamAsync();
         }
     }
-
-    // The zero-byte receive in flight, and its continuation (made once): cheaper to keep per idle stream than an
-    // async method's state machine.
-    private ValueTask<int> _readable;
-    private Action? _onReadable;
 
     private void WatchStream()
     {

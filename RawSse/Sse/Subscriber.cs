@@ -49,6 +49,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     /// <summary>The connection the stream belongs to, which closes it when it fails.</summary>
     public IStreamOwner Owner => _owner;
+
     /// <summary>The topics, in the order asked for; the hub swaps in its shared list for a single topic.</summary>
     public IReadOnlyList<string> Topics { get; internal set; }
 
