@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RawSse benchmarks against a Go net/http peer, an ASP.NET Core (Kestrel) peer and nginx (static files).
 #
-#   bench/run.sh            full run (under ~30 minutes on 2 cores)
+#   bench/run.sh            full run (about 11 minutes on 2 cores)
 #   bench/run.sh --quick    every scenario at a small scale (about two minutes): a smoke test
 #   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,startup
 #
