@@ -186,6 +186,51 @@ public sealed class ChurnTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Stream_ClientKeepsSending_ToleratedUpTo64KiBThenClosedOthersUnaffected(CancellationToken cancellationToken)
+    {
+        // Arrange: two streams on one topic; one of them will talk where nothing is expected.
+        await using var server = TestServer.StartWithoutHeartbeats();
+        using var talker = RawSocket.Create();
+        using var quiet = RawSocket.Create();
+        foreach (var socket in new[] { talker, quiet })
+        {
+            await socket.ConnectAsync(server.EndPoint, cancellationToken).AsTask().WaitAsync(ReadTimeout, cancellationToken);
+            await RawSocket.SendAllAsync(socket, "GET /sse?topic=t HTTP/1.1\r\nHost: junk\r\n\r\n"u8.ToArray(), cancellationToken);
+            await RawSocket.ReadUntilAsync(socket, "retry: 2000\n\n", ReadTimeout);
+        }
+
+        // Act: a little (a request pipelined behind GET /sse is never answered, and is tolerated), then a flood.
+        await RawSocket.SendAllAsync(talker, "GET / HTTP/1.1\r\nHost: junk\r\n\r\n"u8.ToArray(), cancellationToken);
+        server.Hub.Publish("t", new SseEvent("first"));
+        var first = await RawSocket.ReadUntilAsync(talker, "data: first\n\n", ReadTimeout);
+        try
+        {
+            await RawSocket.SendAllAsync(talker, new byte[256 * 1024], cancellationToken);
+        }
+        catch (SocketException)
+        {
+            // The server closed the stream part way through the flood: what this test expects.
+        }
+
+        var (end, _) = await RawSocket.ReadToEndAsync(talker, ReadTimeout, cancellationToken);
+        server.Hub.Publish("t", new SseEvent("second"));
+        var second = await RawSocket.ReadUntilAsync(quiet, "data: second\n\n", ReadTimeout);
+
+        // Assert
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first, Does.EndWith("data: first\n\n"), "a few bytes from the client do not end its stream");
+            Assert.That(end, Is.Not.EqualTo(ReadEnd.Timeout), "the flooding stream was not closed");
+            Assert.That(server.Server.Metrics.Disconnects(DisconnectReason.ProtocolError), Is.EqualTo(1), $"ended by: {Reasons(server)}");
+            Assert.That(second, Does.Contain("data: first\n\n"), "the other stream got the first event");
+            Assert.That(second, Does.EndWith("data: second\n\n"), "the other stream carries on");
+            Assert.That(server.Hub.SubscriberCount, Is.EqualTo(1), "only the flooding stream is gone");
+            Assert.That(server.Logs.Errors, Is.Empty);
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Stream_ClientNeverReads_CutByWriteTimeoutAndReleasedWhileClientKeepsSocketOpen(CancellationToken cancellationToken)
     {
         // Arrange: queue limits high, so the write timeout, not the queue, has to cut the stream.

@@ -26,6 +26,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
     private const int DirectSendBytes = 16 * 1024;
     private const int MaxLingerBytes = 1024 * 1024;
     private const int MaxLastEventIdLength = 1024;
+    private const int MaxDiscardedOnStream = 64 * 1024;
     private const int MaxTopicsPerStream = 32;
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
     private static readonly string[] s_defaultTopics = [Hub.DefaultTopic];
@@ -46,6 +47,7 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
     // an async method's state machine.
     private ValueTask<int> _readable;
     private Action? _onReadable;
+    private int _discardedOnStream;
 
     private TaskCompletionSource? _completion; // made only when someone waits for the close (the server's stop)
     private int _closed;
@@ -817,8 +819,6 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
             {
                 return true;
             }
-
-            SetCloseReason(DisconnectReason.ClientClosed);
         }
         catch (Exception ex)
         {
@@ -829,11 +829,13 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
         return false;
     }
 
-    // Reads and drops what the client sent on its stream (the socket is non-blocking). False once it has closed.
+    // Reads and drops what the client sent on its stream (the socket is non-blocking). False once it has closed,
+    // or has sent more than a stream client has any reason to (requests pipelined behind GET /sse are never
+    // answered, so a little is tolerated; a flood is not read forever).
     private bool DiscardReceived()
     {
-        Span<byte> scratch = stackalloc byte[256];
-        for (int reads = 0; reads < 64; reads++)
+        Span<byte> scratch = stackalloc byte[1024];
+        while (true)
         {
             int received = _socket.Receive(scratch, SocketFlags.None, out var error);
             if (error == SocketError.WouldBlock)
@@ -848,11 +850,17 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
 
             if (received == 0)
             {
+                SetCloseReason(DisconnectReason.ClientClosed);
+                return false;
+            }
+
+            _discardedOnStream += received;
+            if (_discardedOnStream > MaxDiscardedOnStream)
+            {
+                SetCloseReason(DisconnectReason.ProtocolError);
                 return false;
             }
         }
-
-        return true; // more is waiting: the next zero-byte receive completes at once
     }
 
     /// <summary>The server is stopping: the stream ends after what it has queued (a clean end of stream), then closes.</summary>

@@ -18,6 +18,9 @@ internal enum DisconnectReason
     /// <summary>The subscriber's queue overflowed under the disconnect policy.</summary>
     SlowConsumer,
 
+    /// <summary>The client kept sending on its stream, where nothing is expected (past 64 KiB).</summary>
+    ProtocolError,
+
     /// <summary>The server is stopping.</summary>
     ServerStopping,
 
@@ -39,6 +42,7 @@ internal static class DisconnectReasons
         DisconnectReason.WriteFailed => "write_failed",
         DisconnectReason.WriteTimeout => "write_timeout",
         DisconnectReason.SlowConsumer => "slow_consumer",
+        DisconnectReason.ProtocolError => "protocol_error",
         DisconnectReason.ServerStopping => "server_stopping",
         DisconnectReason.Completed => "completed",
         _ => "server_fault",
