@@ -620,7 +620,11 @@ internal sealed class Connection : IThreadPoolWorkItem, IStreamOwner
             // A large cached body goes from its array to the socket, not through a copy in the pipe: the head
             // (and answers pipelined before it) leave first.
             await FlushAsync().ConfigureAwait(false);
-            await _socket.SendAsync(file.Content, SocketFlags.None).ConfigureAwait(false);
+            ReadOnlyMemory<byte> body = file.Content;
+            while (!body.IsEmpty)
+            {
+                body = body[await _socket.SendAsync(body, SocketFlags.None).ConfigureAwait(false)..];
+            }
             return keepAlive;
         }
 

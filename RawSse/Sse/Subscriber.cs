@@ -17,7 +17,6 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
     private readonly Socket _socket;
     private readonly SubscriberLimits _limits;
-    private readonly IStreamOwner _owner;
     private readonly HubCounters _counters;
 
     // Everything marked "guarded" is guarded by this object's monitor (nothing outside this class locks a subscriber):
@@ -39,7 +38,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         _socket = socket;
         Topics = topics;
         _limits = limits;
-        _owner = owner;
+        Owner = owner;
         _counters = counters;
         _lastWriteAt = Environment.TickCount64;
         // Synchronous sends now return at once with what the kernel took (or WouldBlock) instead of waiting.
@@ -48,7 +47,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     }
 
     /// <summary>The connection the stream belongs to, which closes it when it fails.</summary>
-    public IStreamOwner Owner => _owner;
+    public IStreamOwner Owner { get; }
 
     /// <summary>The topics, in the order asked for; the hub swaps in its shared list for a single topic.</summary>
     public IReadOnlyList<string> Topics { get; internal set; }
@@ -108,7 +107,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             }
         }
 
-        _owner.Abort(fault.Value);
+        Owner.Abort(fault.Value);
         return false;
     }
 
@@ -413,7 +412,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
             _queuedBytes = _replayBytes = _replayFrames = 0;
         }
 
-        _owner.Abort(DisconnectReason.WriteFailed);
+        Owner.Abort(DisconnectReason.WriteFailed);
     }
 
     private static void ReturnBatch(byte[]? batch)
