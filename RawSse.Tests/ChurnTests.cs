@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using RawSse.Sse;
+using RawSse.Transport;
 
 namespace RawSse.Tests;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
 using RawSse.Http;
+using RawSse.Publishing;
 using RawSse.Sse;
 
 namespace RawSse.Tests;
@@ -201,14 +202,14 @@ public sealed class PublishTests
     [TestCase("10.0.0.1")]
     [TestCase("2001:db8::1")]
     [TestCase("::ffff:192.0.2.10")]
-    public async Task Authorize_NoTokenNonLoopback_Returns403(string address)
+    public void Authorize_NoTokenNonLoopback_Returns403(string address)
     {
         // Arrange: no socket is opened to the address; the decision is asked for directly.
-        await using var server = TestServer.StartWithoutHeartbeats();
+        var authorizer = new PublishAuthorizer(token: null);
         var request = new HttpRequest();
 
         // Act
-        int denied = server.Server.Publisher.Authorize(request, IPAddress.Parse(address));
+        int denied = authorizer.Authorize(request, IPAddress.Parse(address));
 
         // Assert
         Assert.That(denied, Is.EqualTo(403), $"remote {address}");
@@ -217,29 +218,29 @@ public sealed class PublishTests
     [TestCase("127.0.0.1")]
     [TestCase("::1")]
     [TestCase("::ffff:127.0.0.1")]
-    public async Task Authorize_NoTokenLoopback_Returns0(string address)
+    public void Authorize_NoTokenLoopback_Returns0(string address)
     {
         // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
+        var authorizer = new PublishAuthorizer(token: null);
         var request = new HttpRequest();
 
         // Act
-        int denied = server.Server.Publisher.Authorize(request, IPAddress.Parse(address));
+        int denied = authorizer.Authorize(request, IPAddress.Parse(address));
 
         // Assert
         Assert.That(denied, Is.Zero, $"remote {address}");
     }
 
     [Test]
-    public async Task Authorize_NoTokenWellKnownLoopbacks_Return0()
+    public void Authorize_NoTokenWellKnownLoopbacks_Return0()
     {
         // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
+        var authorizer = new PublishAuthorizer(token: null);
         var request = new HttpRequest();
 
         // Act
-        int v4 = server.Server.Publisher.Authorize(request, IPAddress.Loopback);
-        int v6 = server.Server.Publisher.Authorize(request, IPAddress.IPv6Loopback);
+        int v4 = authorizer.Authorize(request, IPAddress.Loopback);
+        int v6 = authorizer.Authorize(request, IPAddress.IPv6Loopback);
 
         // Assert
         Assert.Multiple(() =>
@@ -250,17 +251,17 @@ public sealed class PublishTests
     }
 
     [Test]
-    public async Task Authorize_TokenConfiguredNonLoopback_TokenDecides()
+    public void Authorize_TokenConfiguredNonLoopback_TokenDecides()
     {
         // Arrange: with a token, the address no longer matters.
-        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
+        var authorizer = new PublishAuthorizer(Token);
         var remote = IPAddress.Parse("192.0.2.10");
         var right = new HttpRequest { Authorization = "Bearer " + Token };
         var wrong = new HttpRequest { Authorization = "Bearer nope" };
 
         // Act
-        int rightResult = server.Server.Publisher.Authorize(right, remote);
-        int wrongResult = server.Server.Publisher.Authorize(wrong, remote);
+        int rightResult = authorizer.Authorize(right, remote);
+        int wrongResult = authorizer.Authorize(wrong, remote);
 
         // Assert
         Assert.Multiple(() =>

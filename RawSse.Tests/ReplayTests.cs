@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using RawSse.Sse;
+using RawSse.Transport;
 
 namespace RawSse.Tests;
 

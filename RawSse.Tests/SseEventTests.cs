@@ -18,7 +18,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("hello", type: "tick");
 
         // Act
-        byte[] frame = ev.Encode("7");
+        byte[] frame = SseFrames.Encode(ev, "7");
 
         // Assert
         AssertFrame(frame, "id: 7\nevent: tick\ndata: hello\n\n");
@@ -31,7 +31,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("x");
 
         // Act
-        byte[] frame = ev.Encode(null);
+        byte[] frame = SseFrames.Encode(ev, null);
 
         // Assert
         AssertFrame(frame, "data: x\n\n");
@@ -44,7 +44,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("x", type: "");
 
         // Act
-        byte[] frame = ev.Encode("1");
+        byte[] frame = SseFrames.Encode(ev, "1");
 
         // Assert
         AssertFrame(frame, "id: 1\ndata: x\n\n");
@@ -67,7 +67,7 @@ public sealed class SseEventTests
         var ev = new SseEvent(data);
 
         // Act
-        byte[] frame = ev.Encode(null);
+        byte[] frame = SseFrames.Encode(ev, null);
 
         // Assert
         AssertFrame(frame, expectedDataLines + "\n");
@@ -80,7 +80,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("");
 
         // Act
-        byte[] frame = ev.Encode(null);
+        byte[] frame = SseFrames.Encode(ev, null);
 
         // Assert
         AssertFrame(frame, "data: \n\n");
@@ -93,7 +93,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("x", type: "t", retry: 1500);
 
         // Act
-        byte[] frame = ev.Encode("3");
+        byte[] frame = SseFrames.Encode(ev, "3");
 
         // Assert
         AssertFrame(frame, "retry: 1500\nid: 3\nevent: t\ndata: x\n\n");
@@ -106,7 +106,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("é😀");
 
         // Act
-        byte[] frame = ev.Encode(null);
+        byte[] frame = SseFrames.Encode(ev, null);
 
         // Assert
         Assert.That(frame, Is.EqualTo(Concat("data: "u8, [0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80], "\n\n"u8)));
@@ -119,7 +119,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("x", id: " 7");
 
         // Act
-        byte[] frame = ev.Encode(ev.Id);
+        byte[] frame = SseFrames.Encode(ev, ev.Id);
         var items = SseStream.Parse(frame);
 
         // Assert
@@ -135,7 +135,7 @@ public sealed class SseEventTests
         var ev = new SseEvent("x", type: "  spaced");
 
         // Act
-        var items = SseStream.Parse(ev.Encode(null));
+        var items = SseStream.Parse(SseFrames.Encode(ev, null));
 
         // Assert
         Assert.That(items, Has.Count.EqualTo(1));
@@ -218,7 +218,7 @@ public sealed class SseEventTests
         var ev = new SseEvent(data, type, id);
 
         // Act
-        byte[] frame = ev.Encode(id);
+        byte[] frame = SseFrames.Encode(ev, id);
         var items = SseStream.Parse(frame);
 
         // Assert
@@ -239,7 +239,7 @@ public sealed class SseEventTests
         var stream = new MemoryStream();
         foreach (var (data, type, id) in cases)
         {
-            stream.Write(new SseEvent(data, type, id).Encode(id));
+            stream.Write(SseFrames.Encode(new SseEvent(data, type, id), id));
         }
 
         stream.Position = 0;
@@ -280,7 +280,7 @@ public sealed class SseEventTests
             string? id = random.Next(5) == 0 ? null : RandomText(random, fieldAlphabet, random.Next(0, 9));
             int? retry = random.Next(10) == 0 ? random.Next(0, 100_000) : null;
             expected.Add((data, type, id, retry));
-            stream.Write(new SseEvent(data, type, id, retry).Encode(id));
+            stream.Write(SseFrames.Encode(new SseEvent(data, type, id, retry), id));
         }
 
         byte[] all = stream.ToArray();

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using RawSse.Sse;
+using RawSse.Transport;
 
 namespace RawSse.Tests;
 
@@ -168,7 +169,7 @@ public sealed class SseStreamTests
 
             await server.WaitForSubscribersAsync(StreamCount, SettleTimeout);
             var ev = new SseEvent("line one\nline two\r\nünïcödé 😀\rlast", type: "note", id: "42");
-            string expected = Encoding.UTF8.GetString(ev.Encode("42"));
+            string expected = Encoding.UTF8.GetString(SseFrames.Encode(ev, "42"));
 
             // Act
             string id = server.Hub.Publish(Hub.DefaultTopic, ev);
@@ -241,7 +242,7 @@ public sealed class SseStreamTests
                 var ev = new SseEvent("still alive", type: "check", id: "1");
                 server.Hub.Publish(Hub.DefaultTopic, ev);
                 string frame = await fresh.ReadUntilAsync("\n\n", ReadTimeout);
-                Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape(Encoding.UTF8.GetString(ev.Encode("1")))), "event on a new stream");
+                Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape(Encoding.UTF8.GetString(SseFrames.Encode(ev, "1")))), "event on a new stream");
             }
 
             Assert.That(server.Logs.Errors, Is.Empty, "no unexpected faults logged");
@@ -381,7 +382,7 @@ public sealed class SseStreamTests
         await stop.WaitAsync(shutdownTimeout + TimeSpan.FromSeconds(2));
 
         // Assert
-        Assert.That(RawClient.Escape(Encoding.UTF8.GetString(tail)), Is.EqualTo(RawClient.Escape(Encoding.UTF8.GetString(ev.Encode("9")))),
+        Assert.That(RawClient.Escape(Encoding.UTF8.GetString(tail)), Is.EqualTo(RawClient.Escape(Encoding.UTF8.GetString(SseFrames.Encode(ev, "9")))),
             "what was queued is sent before the end of stream");
     }
 
@@ -414,7 +415,7 @@ public sealed class SseStreamTests
 
     private static void AssertBigFrame(string frame, string id, SseEvent ev)
     {
-        string expected = Encoding.UTF8.GetString(ev.Encode(id));
+        string expected = Encoding.UTF8.GetString(SseFrames.Encode(ev, id));
         if (frame != expected)
         {
             Assert.Fail($"expected frame {id} ({expected.Length} chars) starting '{RawClient.Escape(expected[..Math.Min(40, expected.Length)])}', "

@@ -1,31 +1,33 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RawSse.Http;
+using RawSse.Metrics;
 using RawSse.Publishing;
 using RawSse.Sse;
 using RawSse.Static;
+using RawSse.Transport;
 
 namespace RawSse;
 
 /// <summary>
-/// The accept loop, the registry of open connections, the shared timers (ticker and write-stall sweep),
-/// and the staged stop: stop accepting, end every stream cleanly, wait, then abort what is left.
+/// The composition root and the accept loop: builds the services and the route table once, hands each accepted socket
+/// to an <see cref="HttpConnection"/>, runs the shared timers (the ticker, and one sweep that applies every connection's
+/// and every stream's timeouts), and stops in stages: stop accepting, end every stream cleanly, wait, then abort.
 /// </summary>
 public sealed class Server : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly ConcurrentDictionary<long, Connection> _connections = new();
+    private readonly ConnectionRegistry _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
-    private readonly Dictionary<IPAddress, int> _streamsByAddress = []; // guarded by itself
+    private readonly ConnectionServices _services;
+    private readonly ConnectionRefusal _refusal = new();
     private readonly RateLimitedLog _rejectionLog;
     private readonly RateLimitedLog _acceptLog;
     private readonly MemoryReturn _memoryReturn;
     private long _nextConnectionId;
-    private int _refusing; // refusals in flight, bounded so a flood past the limit cannot pile up tasks
     private int _maxConnections;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -36,15 +38,22 @@ public sealed class Server : IAsyncDisposable
         options.Validate();
         Options = options;
         Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
-        StaticFiles = new StaticFiles(options.Root);
         _listener = new TcpListener(options.BindAddress, options.Port);
         Hub = hub ?? new Hub(options.ReplayCapacity);
         Metrics = new ServerMetrics(() => _connections.Count, Hub);
-        Publisher = new PublishEndpoint(Hub, options.PublishToken);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
         _acceptLog = new RateLimitedLog(Log, perSecond: 1);
         _memoryReturn = new MemoryReturn(options.MemoryReturnBurst, options.MemoryReturnMinBytes);
-        SubscriberLimits = options.CreateSubscriberLimits();
+
+        // The route table: an endpoint is a handler and one line here.
+        var router = new Router(fallback: new StaticFileHandler(new StaticFiles(options.Root), Log))
+        {
+            ["/sse"] = new StreamHandler(Hub, new StreamLeases(options.MaxStreamsPerAddress), options.CreateSubscriberLimits(),
+                (long)options.Retry.TotalMilliseconds, options.AllowOrigin, Log),
+            ["/publish"] = new PublishHandler(new PublishAuthorizer(options.PublishToken), new PublishForm(Hub), options.MaxPublishBodyBytes),
+            ["/metrics"] = new MetricsHandler(Metrics),
+        };
+        _services = new ConnectionServices(options.RequestLimits, router, _connections, Metrics, Log, _rejectionLog);
     }
 
     /// <summary>The in-process publishing API: <c>server.Hub.Publish(topic, new SseEvent(...))</c>.</summary>
@@ -59,10 +68,7 @@ public sealed class Server : IAsyncDisposable
     public int ConnectionCount => _connections.Count;
 
     internal ILogger Log { get; }
-    internal StaticFiles StaticFiles { get; }
     internal ServerMetrics Metrics { get; }
-    internal PublishEndpoint Publisher { get; }
-    internal SubscriberLimits SubscriberLimits { get; }
 
     public void Start()
     {
@@ -98,15 +104,15 @@ public sealed class Server : IAsyncDisposable
         _listener.Stop();
         await Task.WhenAll(_loops).ConfigureAwait(false);
 
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _connections.All)
         {
             connection.RequestStop();
         }
 
-        var all = Task.WhenAll(_connections.Values.Select(c => c.Completion));
+        var all = Task.WhenAll(_connections.All.Select(c => c.Completion));
         if (await Task.WhenAny(all, Task.Delay(Options.ShutdownTimeout)).ConfigureAwait(false) != all)
         {
-            foreach (var connection in _connections.Values)
+            foreach (var connection in _connections.All)
             {
                 connection.Abort(DisconnectReason.ServerStopping);
             }
@@ -163,12 +169,10 @@ public sealed class Server : IAsyncDisposable
                 continue;
             }
 
-            socket.NoDelay = true;
             Metrics.Accepted();
             _memoryReturn.OnAccepted();
-            long id = Interlocked.Increment(ref _nextConnectionId);
-            var connection = new Connection(this, socket, id);
-            _connections[id] = connection;
+            var connection = new HttpConnection(socket, Interlocked.Increment(ref _nextConnectionId), _services);
+            _connections.Add(connection);
             connection.Start();
         }
     }
@@ -189,61 +193,25 @@ public sealed class Server : IAsyncDisposable
         return capped;
     }
 
-    private const int MaxRefusalsInFlight = 32;
-
-    private static readonly byte[] s_serviceUnavailable =
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n\r\n503 Service Unavailable\n"u8.ToArray();
-
-    // Past the connection limit: a 503 the client can read, then a close. Existing streams are untouched.
+    // Past the connection limit: counted and logged (at a bounded rate), then answered 503 and closed.
     private void Refuse(Socket socket)
     {
         Metrics.Refused();
         Metrics.Rejected(503);
         _rejectionLog.Write(LogLevel.Warning, "connection refused with 503: {Count} connections open (limit {Limit})", _connections.Count, _maxConnections);
-        if (Interlocked.Increment(ref _refusing) > MaxRefusalsInFlight)
-        {
-            Interlocked.Decrement(ref _refusing);
-            socket.Dispose();
-            return;
-        }
-
-        _ = RefuseAsync(socket);
+        _refusal.Refuse(socket);
     }
 
-    private async Task RefuseAsync(Socket socket)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await socket.SendAsync(s_serviceUnavailable, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            socket.Shutdown(SocketShutdown.Send);
-            // Read what the client sent until it closes, so our close does not reset the 503 away.
-            var scratch = new byte[512];
-            while (await socket.ReceiveAsync(scratch, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
-            {
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-        }
-        finally
-        {
-            socket.Dispose();
-            Interlocked.Decrement(ref _refusing);
-        }
-    }
-
-    // One shared timer for every connection: heartbeats on quiet streams, subscribers whose send has stalled
-    // past the write timeout, and the request, keep-alive and response timeouts. No timer per connection. It also
-    // gives memory back once a burst of connections is over (see MemoryReturn).
+    // One shared timer for every connection: the request, keep-alive and response timeouts, and on streams heartbeats
+    // and the write-stall timeout. No timer per connection, and no hub lock held while it walks them. It also gives
+    // memory back once a burst of connections is over (see MemoryReturn).
     private async Task SweepLoopAsync(CancellationToken cancellationToken)
     {
         var timeouts = Options.ConnectionTimeouts;
-        long heartbeatMs = (long)Options.HeartbeatInterval.TotalMilliseconds;
         long shortest = Math.Min(timeouts.WriteMs, Math.Min(timeouts.RequestMs, timeouts.KeepAliveMs));
-        if (heartbeatMs > 0)
+        if (timeouts.HeartbeatMs > 0)
         {
-            shortest = Math.Min(shortest, heartbeatMs);
+            shortest = Math.Min(shortest, timeouts.HeartbeatMs);
         }
 
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 10, 1000));
@@ -253,12 +221,7 @@ public sealed class Server : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
                 long now = Environment.TickCount64;
-                foreach (var subscriber in Hub.Sweep(now, heartbeatMs, timeouts.WriteMs))
-                {
-                    subscriber.Owner.Abort(DisconnectReason.WriteTimeout);
-                }
-
-                foreach (var connection in _connections.Values)
+                foreach (var connection in _connections.All)
                 {
                     connection.CheckTimeouts(now, timeouts);
                 }
@@ -273,86 +236,5 @@ public sealed class Server : IAsyncDisposable
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-    }
-
-    /// <summary>Counts a stream against its client address's cap. False when the address is at <see cref="ServerOptions.MaxStreamsPerAddress"/>.</summary>
-    internal bool TryReserveStream(IPAddress address)
-    {
-        if (Options.MaxStreamsPerAddress == 0)
-        {
-            return true;
-        }
-
-        lock (_streamsByAddress)
-        {
-            _streamsByAddress.TryGetValue(address, out int open);
-            if (open >= Options.MaxStreamsPerAddress)
-            {
-                return false;
-            }
-
-            _streamsByAddress[address] = open + 1;
-            return true;
-        }
-    }
-
-    internal void ReleaseStream(IPAddress address)
-    {
-        if (Options.MaxStreamsPerAddress == 0)
-        {
-            return;
-        }
-
-        lock (_streamsByAddress)
-        {
-            if (_streamsByAddress.TryGetValue(address, out int open))
-            {
-                if (open <= 1)
-                {
-                    _streamsByAddress.Remove(address);
-                }
-                else
-                {
-                    _streamsByAddress[address] = open - 1;
-                }
-            }
-        }
-    }
-
-    internal void AddSubscriber(Connection connection, Subscriber subscriber, string? lastEventId)
-    {
-        Hub.Subscribe(subscriber, lastEventId);
-        if (!Log.IsEnabled(LogLevel.Information))
-        {
-            return;
-        }
-
-        Log.LogInformation("connection {Id} ({Remote}) subscribed to {Topics}; subscribers={Count}",
-            connection.Id, connection.Remote, string.Join(',', subscriber.Topics), Hub.SubscriberCount);
-    }
-
-    internal void RemoveSubscriber(Connection connection, Subscriber subscriber, DisconnectReason reason)
-    {
-        if (Hub.Unsubscribe(subscriber))
-        {
-            Metrics.Disconnected(reason);
-            if (!Log.IsEnabled(LogLevel.Information))
-            {
-                return;
-            }
-
-            Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; subscribers={Count}",
-                connection.Id, connection.Remote, DisconnectReasons.Label(reason), Hub.SubscriberCount);
-        }
-    }
-
-    internal void OnConnectionClosed(Connection connection) => _connections.TryRemove(connection.Id, out _);
-
-    /// <summary>Counts every rejection, and logs it, at most ten a second so a flood cannot fill the disk.</summary>
-    internal void OnRejected(Connection connection, BadRequestException ex)
-    {
-        Metrics.Rejected(ex.StatusCode);
-        _rejectionLog.Write(LogLevel.Information, "connection {Id} ({Remote}) rejected with {Status}: {Reason}",
-            connection.Id, connection.Remote, ex.StatusCode, ex.Message);
     }
 }

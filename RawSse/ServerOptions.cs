@@ -76,7 +76,8 @@ public sealed class ServerOptions
     internal RequestLimits RequestLimits => new(MaxRequestLineBytes, MaxRequestHeadersBytes, MaxRequestHeaderCount);
 
     internal ConnectionTimeouts ConnectionTimeouts =>
-        new((long)RequestTimeout.TotalMilliseconds, (long)KeepAliveTimeout.TotalMilliseconds, (long)WriteTimeout.TotalMilliseconds);
+        new((long)RequestTimeout.TotalMilliseconds, (long)KeepAliveTimeout.TotalMilliseconds, (long)WriteTimeout.TotalMilliseconds,
+            (long)HeartbeatInterval.TotalMilliseconds);
 
     internal SubscriberLimits CreateSubscriberLimits() => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
 

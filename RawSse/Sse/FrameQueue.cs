@@ -1,18 +1,25 @@
+using System.Buffers;
+
 namespace RawSse.Sse;
 
 /// <summary>
-/// A subscriber's queue of frames: first in, first out. The head lives in a field, and a <see cref="Queue{T}"/> is made
-/// only when a second frame waits behind it, so the many streams that never have more than one frame queued at a time
-/// carry no queue object. A mutable struct: keep it in a field, never copy it.
+/// A subscriber's queue of frames, first in, first out, with the counts its limits are checked against. Exempt
+/// frames (the head and a replay, queued before any live frame) are counted apart: only live frames can make a
+/// subscriber a slow consumer. The head lives in a field, and a <see cref="Queue{T}"/> is made only when a second
+/// frame waits behind it, so the many streams that never have more than one frame queued carry no queue object.
+/// A mutable struct: keep it in a field, never copy it. Guarded by its subscriber's lock.
 /// </summary>
 internal struct FrameQueue
 {
     private byte[]? _head;          // null only when the queue is empty
     private Queue<byte[]>? _behind; // the frames after the head, once there have been two at a time
+    private long _bytes;
+    private int _exemptFrames;      // exempt frames still at the queue's head
+    private long _exemptBytes;
 
     public readonly int Count => _head is null ? 0 : 1 + (_behind?.Count ?? 0);
 
-    public void Enqueue(byte[] frame)
+    public void Enqueue(byte[] frame, bool exempt = false)
     {
         if (_head is null)
         {
@@ -22,15 +29,30 @@ internal struct FrameQueue
         {
             (_behind ??= new Queue<byte[]>()).Enqueue(frame);
         }
+
+        _bytes += frame.Length;
+        if (exempt)
+        {
+            _exemptFrames++;
+            _exemptBytes += frame.Length;
+        }
     }
 
-    /// <summary>The frame at the head; the queue must not be empty.</summary>
-    public readonly byte[] Peek() => _head ?? throw new InvalidOperationException("the frame queue is empty");
+    /// <summary>True when one more live frame of <paramref name="incoming"/> bytes would go past the limits.</summary>
+    public readonly bool IsFull(SubscriberLimits limits, int incoming) =>
+        Count - _exemptFrames >= limits.MaxQueuedFrames || _bytes - _exemptBytes + incoming > limits.MaxQueuedBytes;
 
     public byte[] Dequeue()
     {
-        var frame = Peek();
+        var frame = _head ?? throw new InvalidOperationException("the frame queue is empty");
         _head = _behind is { Count: > 0 } ? _behind.Dequeue() : null;
+        _bytes -= frame.Length;
+        if (_exemptFrames > 0)
+        {
+            _exemptFrames--;
+            _exemptBytes -= frame.Length;
+        }
+
         return frame;
     }
 
@@ -38,5 +60,32 @@ internal struct FrameQueue
     {
         _head = null;
         _behind?.Clear();
+        _bytes = _exemptBytes = _exemptFrames = 0;
+    }
+
+    /// <summary>
+    /// Takes the next payload from a non-empty queue. One frame goes out as it is (no copy); several small ones are
+    /// copied into one pooled buffer of <paramref name="coalesceBytes"/> (rented once into <paramref name="batch"/>)
+    /// so they leave in a single send.
+    /// </summary>
+    public ReadOnlyMemory<byte> TakeBatch(ref byte[]? batch, int coalesceBytes)
+    {
+        var first = Dequeue();
+        if (_head is null || first.Length + _head.Length > coalesceBytes)
+        {
+            return first;
+        }
+
+        batch ??= ArrayPool<byte>.Shared.Rent(coalesceBytes);
+        first.CopyTo(batch, 0);
+        int length = first.Length;
+        while (_head is not null && length + _head.Length <= batch.Length)
+        {
+            var next = Dequeue();
+            next.CopyTo(batch, length);
+            length += next.Length;
+        }
+
+        return batch.AsMemory(0, length);
     }
 }

@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 
 namespace RawSse.Sse;
@@ -9,7 +9,8 @@ namespace RawSse.Sse;
 /// subscriber of its topics and kept in each topic's ring. Queueing never blocks: a subscriber that cannot
 /// keep up is handled by its own queue's policy, never by the publisher. The sending happens off the
 /// publisher's thread: the subscribers an event made due are handed to the thread pool in chunks, and each
-/// chunk sends to its subscribers one after the other (see <see cref="Subscriber.Flush"/>).
+/// chunk sends to its subscribers one after the other (see <see cref="DueWriters"/>). Nothing here closes a
+/// connection: a subscriber cut for falling behind is told so after the lock is released, and its connection closes it.
 /// </summary>
 public sealed class Hub
 {
@@ -19,19 +20,13 @@ public sealed class Hub
     /// <summary>The longest topic name accepted.</summary>
     public const int MaxTopicLength = 256;
 
-    /// <summary>Sent instead of a replay when the Last-Event-ID is not in the ring any more (or never was).</summary>
-    internal static readonly byte[] ResetFrame = "event: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8.ToArray();
-
-    /// <summary>A comment line: keeps proxies from timing out an idle stream and dispatches nothing.</summary>
-    internal static readonly byte[] HeartbeatFrame = ":\n"u8.ToArray();
-
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal); // guarded by _lock
-    private readonly HashSet<Subscriber> _all = [];                                  // guarded by _lock
     private readonly List<ReplayRing.Entry> _replayScratch = [];                      // guarded by _lock
     private readonly int _replayCapacity;
 
     private long _sequence;                                                           // guarded by _lock
+    private int _subscriberCount;                                                     // guarded by _lock
 
     /// <summary>
     /// A hub is normally made by its <see cref="Server"/>. An embedding program may make its own and hand it to
@@ -49,7 +44,7 @@ public sealed class Hub
     /// <summary>Streams currently subscribed.</summary>
     public int SubscriberCount
     {
-        get { lock (_lock) { return _all.Count; } }
+        get { lock (_lock) { return _subscriberCount; } }
     }
 
     /// <summary>Streams currently subscribed to <paramref name="topic"/>.</summary>
@@ -98,12 +93,14 @@ public sealed class Hub
 
     private string PublishCore(IReadOnlyList<string> topics, Func<long, SseEvent> build)
     {
+        string id;
+        List<Subscriber>? cut = null;
         lock (_lock)
         {
             long sequence = ++_sequence;
             var ev = build(sequence);
-            string id = ev.Id ?? sequence.ToString(CultureInfo.InvariantCulture);
-            byte[] frame = ev.Encode(id);
+            id = ev.Id ?? sequence.ToString(CultureInfo.InvariantCulture);
+            byte[] frame = SseFrames.Encode(ev, id);
             long deliveries = 0;
             var due = new DueWriters();
             foreach (var name in topics)
@@ -133,22 +130,36 @@ public sealed class Hub
                     }
 
                     subscriber.LastSequence = sequence;
-                    if (subscriber.Enqueue(frame, out bool mustFlush))
+                    switch (subscriber.Enqueue(frame))
                     {
-                        deliveries++;
-                    }
-
-                    if (mustFlush)
-                    {
-                        due.Add(subscriber);
+                        case EnqueueResult.MustFlush:
+                            deliveries++;
+                            due.Add(subscriber);
+                            break;
+                        case EnqueueResult.Queued:
+                            deliveries++;
+                            break;
+                        case EnqueueResult.Cut:
+                            (cut ??= []).Add(subscriber);
+                            break;
                     }
                 }
             }
 
             due.Dispatch();
             Counters.Published(deliveries);
-            return id;
         }
+
+        // Outside the lock: a subscriber cut for falling behind tells its connection, which closes it.
+        if (cut is not null)
+        {
+            foreach (var subscriber in cut)
+            {
+                subscriber.ReportCut();
+            }
+        }
+
+        return id;
     }
 
     /// <summary>
@@ -166,7 +177,8 @@ public sealed class Hub
             }
 
             subscriber.LastSequence = _sequence;
-            _all.Add(subscriber);
+            subscriber.Subscribed = true;
+            _subscriberCount++;
             foreach (var name in subscriber.Topics)
             {
                 GetOrAddTopic(name).Subscribers.Add(subscriber);
@@ -180,9 +192,9 @@ public sealed class Hub
         }
     }
 
-    // Called under _lock.
     private void Replay(Subscriber subscriber, string lastEventId)
     {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
         long anchor = -1;
         foreach (var name in subscriber.Topics)
         {
@@ -204,7 +216,7 @@ public sealed class Hub
         if (gap)
         {
             Counters.ReplayMiss();
-            subscriber.EnqueueReplay([ResetFrame]);
+            subscriber.EnqueueReplay([SseFrames.ResetFrame]);
             return;
         }
 
@@ -241,10 +253,13 @@ public sealed class Hub
     {
         lock (_lock)
         {
-            if (!_all.Remove(subscriber))
+            if (!subscriber.Subscribed)
             {
                 return false;
             }
+
+            subscriber.Subscribed = false;
+            _subscriberCount--;
 
             foreach (var name in subscriber.Topics)
             {
@@ -260,39 +275,6 @@ public sealed class Hub
 
             return true;
         }
-    }
-
-    /// <summary>
-    /// The shared sweep, run from one timer for all streams: queues a heartbeat on every stream that has been
-    /// quiet for <paramref name="heartbeatMs"/>, and returns the subscribers whose send has been stuck for
-    /// longer than <paramref name="writeTimeoutMs"/>.
-    /// </summary>
-    internal List<Subscriber> Sweep(long now, long heartbeatMs, long writeTimeoutMs)
-    {
-        List<Subscriber>? stalled = null;
-        var due = new DueWriters();
-        lock (_lock)
-        {
-            foreach (var subscriber in _all)
-            {
-                if (subscriber.IsWriteStalled(now, writeTimeoutMs))
-                {
-                    (stalled ??= []).Add(subscriber);
-                }
-                else if (heartbeatMs > 0 && now - subscriber.LastWriteAt >= heartbeatMs && subscriber.IsIdle)
-                {
-                    subscriber.Enqueue(HeartbeatFrame, out bool mustFlush);
-                    if (mustFlush)
-                    {
-                        due.Add(subscriber);
-                    }
-                }
-            }
-
-            due.Dispatch();
-        }
-
-        return stalled ?? [];
     }
 
     internal IReadOnlyList<(string Topic, int Count)> CountByTopic()
@@ -313,60 +295,15 @@ public sealed class Hub
         }
     }
 
-    // Called under _lock.
     private Topic GetOrAddTopic(string name)
     {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
         if (!_topics.TryGetValue(name, out var topic))
         {
             _topics[name] = topic = new Topic(name, _replayCapacity);
         }
 
         return topic;
-    }
-
-    /// <summary>
-    /// The subscribers whose writer a publish (or heartbeat) made due, handed to the thread pool in chunks as they
-    /// fill. A chunk flushes its subscribers one after the other; several chunks can run on several cores.
-    /// </summary>
-    private struct DueWriters
-    {
-        private const int ChunkSize = 256;
-        private Subscriber[]? _items;
-        private int _count;
-
-        public void Add(Subscriber subscriber)
-        {
-            _items ??= ArrayPool<Subscriber>.Shared.Rent(ChunkSize);
-            _items[_count++] = subscriber;
-            if (_count == _items.Length)
-            {
-                Dispatch();
-            }
-        }
-
-        public void Dispatch()
-        {
-            if (_items is not null)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(new FlushChunk(_items, _count), preferLocal: false);
-                _items = null;
-                _count = 0;
-            }
-        }
-    }
-
-    private sealed class FlushChunk(Subscriber[] items, int count) : IThreadPoolWorkItem
-    {
-        public void Execute()
-        {
-            for (int i = 0; i < count; i++)
-            {
-                items[i].Flush();
-            }
-
-            Array.Clear(items, 0, count);
-            ArrayPool<Subscriber>.Shared.Return(items);
-        }
     }
 
     private sealed class Topic(string name, int replayCapacity)

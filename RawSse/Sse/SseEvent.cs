@@ -1,11 +1,8 @@
-using System.Buffers;
-using System.Text;
-
 namespace RawSse.Sse;
 
 /// <summary>
-/// One server-sent event. It is validated when made and encoded to UTF-8 bytes once, however many
-/// subscribers receive it (WHATWG HTML, "Server-sent events", §9.2.6 Interpreting an event stream).
+/// One server-sent event, validated when made. <see cref="SseFrames"/> encodes it to UTF-8 bytes once, however many
+/// subscribers receive it.
 /// </summary>
 public sealed class SseEvent
 {
@@ -44,60 +41,5 @@ public sealed class SseEvent
         {
             throw new ArgumentException($"{name} must not contain CR, LF or NUL", name);
         }
-    }
-
-    /// <summary>Encodes the event with <paramref name="id"/> (the given or the assigned one) as a complete frame ending in a blank line.</summary>
-    internal byte[] Encode(string? id)
-    {
-        var buffer = new ArrayBufferWriter<byte>(64 + Data.Length);
-        if (Retry is int retry)
-        {
-            Append(buffer, "retry: "u8);
-            Append(buffer, retry.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Append(buffer, "\n"u8);
-        }
-
-        if (id is not null)
-        {
-            // "id: " with its space: the parser drops exactly one leading space, so values that start with one survive.
-            Append(buffer, "id: "u8);
-            Append(buffer, id);
-            Append(buffer, "\n"u8);
-        }
-
-        if (!string.IsNullOrEmpty(Type))
-        {
-            Append(buffer, "event: "u8);
-            Append(buffer, Type);
-            Append(buffer, "\n"u8);
-        }
-
-        // Every line of the payload gets its own data: field; the client joins them with LF.
-        var rest = Data.AsSpan();
-        while (true)
-        {
-            int eol = rest.IndexOfAny('\r', '\n');
-            Append(buffer, "data: "u8);
-            Append(buffer, eol < 0 ? rest : rest[..eol]);
-            Append(buffer, "\n"u8);
-            if (eol < 0)
-            {
-                break;
-            }
-
-            int skip = rest[eol] == '\r' && eol + 1 < rest.Length && rest[eol + 1] == '\n' ? 2 : 1;
-            rest = rest[(eol + skip)..];
-        }
-
-        Append(buffer, "\n"u8);
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static void Append(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes) => buffer.Write(bytes);
-
-    private static void Append(ArrayBufferWriter<byte> buffer, ReadOnlySpan<char> text)
-    {
-        var span = buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
-        buffer.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 }

@@ -1,46 +1,14 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using RawSse.Http;
 using RawSse.Sse;
 
 namespace RawSse.Publishing;
 
 /// <summary>
-/// <c>POST /publish</c>: Mercure's form fields (<c>topic</c> repeatable, <c>data</c>, <c>id</c>, <c>type</c>,
-/// <c>retry</c>) in, the event's id out. Authorisation is a bearer token compared in constant time; with no
-/// token configured, only loopback clients may publish.
+/// A publish body: Mercure's form fields (<c>topic</c> repeatable, <c>data</c>, <c>id</c>, <c>type</c>, <c>retry</c>)
+/// in, validated, and published to the hub; the event's id (or why not) out.
 /// </summary>
-internal sealed class PublishEndpoint
+internal sealed class PublishForm(Hub hub)
 {
-    private readonly Hub _hub;
-    private readonly byte[]? _tokenHash;
-
-    public PublishEndpoint(Hub hub, string? token)
-    {
-        _hub = hub;
-        // Hashing both sides first makes the comparison constant-time in the token's length as well.
-        _tokenHash = string.IsNullOrEmpty(token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
-    }
-
-    /// <summary>Decided from the head alone, before any body is read: 0 to go on, else 401 or 403.</summary>
-    public int Authorize(HttpRequest request, IPAddress remote)
-    {
-        if (_tokenHash is null)
-        {
-            return IsLoopback(remote) ? 0 : 403;
-        }
-
-        var header = request.Authorization;
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return 401;
-        }
-
-        var given = SHA256.HashData(Encoding.UTF8.GetBytes(header.AsSpan(7).Trim().ToString()));
-        return CryptographicOperations.FixedTimeEquals(given, _tokenHash) ? 0 : 401;
-    }
-
     /// <summary>Validates the form and publishes. Returns the status and the text/plain body (the id, or why not).</summary>
     public (int Status, string Body) Publish(HttpRequest request, ReadOnlySpan<byte> body)
     {
@@ -109,7 +77,7 @@ internal sealed class PublishEndpoint
             retry = int.Parse(retryText, System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        string eventId = _hub.Publish(topics, new SseEvent(data ?? "", type, id, retry));
+        string eventId = hub.Publish(topics, new SseEvent(data ?? "", type, id, retry));
         return (200, eventId);
     }
 
@@ -129,7 +97,4 @@ internal sealed class PublishEndpoint
 
         return mediaType.Trim().Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
     }
-
-    private static bool IsLoopback(IPAddress address) =>
-        IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 }

@@ -1,6 +1,10 @@
-namespace RawSse.Sse;
+namespace RawSse.Transport;
 
-/// <summary>Why a connection ended; a fixed set, so it can label a metric.</summary>
+/// <summary>
+/// Why a connection ended, whichever layer saw it end: the client (closed, reset), the HTTP exchange (completed), the
+/// stream (write failed or stalled, slow consumer, protocol error) or the server (stopping, fault). A fixed set, so it
+/// can label a metric. The first reason set on a connection wins.
+/// </summary>
 internal enum DisconnectReason
 {
     /// <summary>The client closed its side (read returned 0).</summary>
@@ -29,22 +33,4 @@ internal enum DisconnectReason
 
     /// <summary>Something unexpected; logged as an error.</summary>
     ServerFault,
-}
-
-internal static class DisconnectReasons
-{
-    public const int Count = (int)DisconnectReason.ServerFault + 1;
-
-    public static string Label(DisconnectReason reason) => reason switch
-    {
-        DisconnectReason.ClientClosed => "client_closed",
-        DisconnectReason.ClientReset => "client_reset",
-        DisconnectReason.WriteFailed => "write_failed",
-        DisconnectReason.WriteTimeout => "write_timeout",
-        DisconnectReason.SlowConsumer => "slow_consumer",
-        DisconnectReason.ProtocolError => "protocol_error",
-        DisconnectReason.ServerStopping => "server_stopping",
-        DisconnectReason.Completed => "completed",
-        _ => "server_fault",
-    };
 }

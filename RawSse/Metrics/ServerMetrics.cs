@@ -3,8 +3,9 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using RawSse.Sse;
+using RawSse.Transport;
 
-namespace RawSse;
+namespace RawSse.Metrics;
 
 /// <summary>
 /// The server's figures, kept once as plain counters and shown two ways: as System.Diagnostics.Metrics

@@ -1,0 +1,369 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using RawSse.Transport;
+
+namespace RawSse.Http;
+
+/// <summary>
+/// HTTP/1.1 over one <see cref="SocketConnection"/>: the request loop (keep-alive, pipelining, with the answers to
+/// pipelined requests flushed together), the request, keep-alive and write timeouts, rejections and the lingering
+/// close. Each request goes to the handler its path routes to. A handler that answers with an endless stream hands the
+/// connection over: the request side (parsed request, reader, exchange, pipes) is dropped, and the connection holds
+/// only its transport and the stream until the client leaves or the stream ends.
+/// </summary>
+internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
+{
+    private const int MaxDrainedBodyBytes = 64 * 1024;
+    private const int MaxLingerBytes = 1024 * 1024;
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+
+    // What the connection is waiting for, read by the server's shared sweep to apply timeouts without a timer per
+    // connection. Reading: a request has begun (or the connection is new) and is not complete. Idle: between keep-alive
+    // requests. Responding: a flush is in flight. Streaming: the stream applies its own. Lingering: on its own timer.
+    private const int PhaseReading = 0, PhaseIdle = 1, PhaseResponding = 2, PhaseStreaming = 3, PhaseLingering = 4;
+
+    private readonly ConnectionServices _services;
+    private readonly SocketConnection _transport;
+
+    // The request side, dropped when the connection becomes a stream.
+    private HttpRequest? _request;
+    private RequestReader? _reader;
+    private HttpExchange? _exchange;
+
+    private IResponseStream? _stream;
+    private volatile bool _streaming;
+    private volatile bool _stopping;
+    private int _streamEnding;
+    private int _phase = PhaseReading;
+    private long _phaseSince = Environment.TickCount64;
+    private int _timedOut; // 0, or 1 + the phase that timed out
+    private TaskCompletionSource? _completion; // made only when someone waits for the close (the server's stop)
+    private int _closed;
+
+    public HttpConnection(Socket socket, long id, ConnectionServices services)
+    {
+        _services = services;
+        _transport = new SocketConnection(socket, id, services.Log);
+        _request = new HttpRequest();
+        _reader = new RequestReader(_transport.Input, services.RequestLimits);
+        _exchange = new HttpExchange(this, _transport, _reader, _request, services);
+    }
+
+    public long Id => _transport.Id;
+
+    /// <summary>Completes when the connection is closed and everything it held is released.</summary>
+    public Task Completion
+    {
+        get
+        {
+            var completion = _completion;
+            if (completion is null)
+            {
+                var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                completion = Interlocked.CompareExchange(ref _completion, made, null) ?? made;
+            }
+
+            if (Volatile.Read(ref _closed) != 0)
+            {
+                completion.TrySetResult(); // closed before anyone asked, or while the source was being made
+            }
+
+            return completion.Task;
+        }
+    }
+
+    public void Start() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+    void IThreadPoolWorkItem.Execute() => _ = RunAsync();
+
+    /// <summary>Closes the socket at once; whatever runs on the connection unwinds and cleans up.</summary>
+    public void Abort(DisconnectReason reason) => _transport.Abort(reason);
+
+    /// <summary>A stop: an idle keep-alive connection closes; gracefully, a stream ends after what is queued.</summary>
+    public void RequestStop(bool graceful = true)
+    {
+        if (graceful)
+        {
+            _stopping = true;
+        }
+
+        Interlocked.MemoryBarrier(); // pairs with BecomeStream: one of the two sees the other's flag
+        if (_streaming)
+        {
+            if (graceful)
+            {
+                _ = EndStreamAsync(); // a stream is exempt from the request and keep-alive timeouts
+            }
+
+            return;
+        }
+
+        try
+        {
+            _reader?.CancelPendingRead();
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader already completed: the connection is on its way out.
+        }
+    }
+
+    /// <summary>
+    /// Called by the shared sweep: a request not complete after the request timeout gets 408, a keep-alive connection
+    /// idle past the keep-alive timeout is closed quietly, a flush with no progress within the write timeout is aborted,
+    /// and a stream applies its heartbeat and write timeouts.
+    /// </summary>
+    public void CheckTimeouts(long now, in ConnectionTimeouts timeouts)
+    {
+        int phase = Volatile.Read(ref _phase);
+        long elapsed = now - Volatile.Read(ref _phaseSince);
+        switch (phase)
+        {
+            case PhaseReading when elapsed > timeouts.RequestMs:
+            case PhaseIdle when elapsed > timeouts.KeepAliveMs:
+                if (Interlocked.CompareExchange(ref _timedOut, phase + 1, 0) == 0)
+                {
+                    RequestStop(graceful: false);
+                }
+
+                break;
+            case PhaseResponding when elapsed > timeouts.WriteMs:
+                _transport.Abort(DisconnectReason.WriteTimeout);
+                break;
+            case PhaseStreaming:
+                _stream?.CheckTimeouts(now, timeouts);
+                break;
+        }
+    }
+
+    /// <summary>Sends what the pipe holds; the write timeout watches it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask FlushAsync()
+    {
+        EnterPhase(PhaseResponding);
+        await _transport.Output.FlushAsync().ConfigureAwait(false);
+    }
+
+    void ICloseListener.OnClosed() => _ = CloseAsync();
+
+    private void EnterPhase(int phase)
+    {
+        Volatile.Write(ref _phaseSince, Environment.TickCount64);
+        Volatile.Write(ref _phase, phase);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RunAsync()
+    {
+        try
+        {
+            await ProcessRequestsAsync(_reader!, _exchange!).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _transport.OnFault(ex);
+        }
+        finally
+        {
+            if (!_streaming)
+            {
+                await CloseAsync().ConfigureAwait(false); // a stream closes when its watcher sees the end
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ProcessRequestsAsync(RequestReader reader, HttpExchange exchange)
+    {
+        var request = exchange.Request;
+        bool pendingFlush = false;
+        while (true)
+        {
+            HeadResult head;
+            try
+            {
+                head = await reader.ReadHeadAsync(request, wait: !pendingFlush).ConfigureAwait(false);
+            }
+            catch (BadRequestException ex)
+            {
+                await RejectAsync(reader, ex).ConfigureAwait(false);
+                return;
+            }
+
+            switch (head)
+            {
+                case HeadResult.WouldWait:
+                    // Nothing more is buffered: the answers to everything pipelined so far leave in one write.
+                    await FlushAsync().ConfigureAwait(false);
+                    EnterPhase(PhaseIdle);
+                    pendingFlush = false;
+                    continue;
+                case HeadResult.Partial:
+                    if (Volatile.Read(ref _phase) == PhaseIdle)
+                    {
+                        EnterPhase(PhaseReading); // the request timeout runs from a request's first byte
+                    }
+
+                    continue;
+                case HeadResult.Closed:
+                    _transport.SetCloseReason(DisconnectReason.ClientClosed);
+                    return;
+                case HeadResult.Canceled:
+                    if (Volatile.Read(ref _timedOut) == PhaseReading + 1)
+                    {
+                        // RFC 9110 §15.5.9: the server would not wait longer for the request to complete.
+                        await RejectAsync(reader, new BadRequestException(408, "request not complete within the request timeout")).ConfigureAwait(false);
+                    }
+
+                    _transport.SetCloseReason(_stopping ? DisconnectReason.ServerStopping : DisconnectReason.Completed);
+                    return;
+            }
+
+            if (request.ContentLength <= 0)
+            {
+                EnterPhase(PhaseResponding); // the request is complete: the request timeout no longer applies
+            }
+            else if (Volatile.Read(ref _phase) != PhaseReading)
+            {
+                EnterPhase(PhaseReading); // the request timeout covers the body
+            }
+
+            bool keepAlive = request.KeepAlive && !_stopping;
+            exchange.Begin(keepAlive);
+            var result = await HandleAsync(reader, exchange).ConfigureAwait(false);
+            if (result.End == ExchangeEnd.Stream)
+            {
+                BecomeStream(result.Stream!);
+                return;
+            }
+
+            request.Reset();
+            if (result.End == ExchangeEnd.Close || !keepAlive)
+            {
+                await CloseAfterAnswerAsync(reader, result.Reason).ConfigureAwait(false);
+                return;
+            }
+
+            EnterPhase(PhaseIdle);
+            pendingFlush = true;
+        }
+    }
+
+    /// <summary>Routes the parsed request; the method and the body are checked against what its handler declares.</summary>
+    private async ValueTask<ExchangeResult> HandleAsync(RequestReader reader, HttpExchange exchange)
+    {
+        var request = exchange.Request;
+        var handler = _services.Router.Find(request.Path);
+        bool allowed = handler.Allows(request.Method);
+        if (!(allowed && handler.TakesBody) && request.ContentLength > 0)
+        {
+            // Nothing else reads this body: drain a small one so it is never read as the next request.
+            if (request.ContentLength > MaxDrainedBodyBytes)
+            {
+                return exchange.RefuseAndClose(413, "request body too large");
+            }
+
+            if (!await reader.ReadBodyAsync(request.ContentLength, Memory<byte>.Empty).ConfigureAwait(false))
+            {
+                return ExchangeResult.Close();
+            }
+        }
+
+        if (!allowed)
+        {
+            return exchange.Respond(405, "Allow"u8, handler.Allow);
+        }
+
+        return await handler.HandleAsync(exchange).ConfigureAwait(false);
+    }
+
+    private async ValueTask RejectAsync(RequestReader reader, BadRequestException ex)
+    {
+        _services.Rejected(_transport, ex.StatusCode, ex.Message);
+        ResponseWriter.WriteSimple(_transport.Output, ex.StatusCode, keepAlive: false, http10: false);
+        await CloseAfterAnswerAsync(reader, DisconnectReason.Completed).ConfigureAwait(false);
+    }
+
+    // RFC 9112 §9.6: close in stages, so requests the client already sent do not reset the answer away.
+    private async ValueTask CloseAfterAnswerAsync(RequestReader reader, DisconnectReason reason)
+    {
+        await FlushAsync().ConfigureAwait(false);
+        _transport.SetCloseReason(reason);
+        if (!_transport.IsAborted)
+        {
+            EnterPhase(PhaseLingering);
+            _transport.ShutdownSend();
+            await reader.LingerAsync(LingerTime, MaxLingerBytes).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The request side is done for good. The transport drops its pipes and sends without blocking; the stream sends
+    /// its head and joins its source; then the transport watches for the client's close.
+    /// </summary>
+    private void BecomeStream(IResponseStream stream)
+    {
+        EnterPhase(PhaseStreaming);
+        _stream = stream;
+        _request = null;
+        _reader = null;
+        _exchange = null;
+        _transport.BecomeStream();
+        stream.Start();
+        _streaming = true;
+        Interlocked.MemoryBarrier(); // pairs with RequestStop: one of the two sees the other's flag
+        _transport.WatchForClose(this);
+        if (_stopping)
+        {
+            _ = EndStreamAsync();
+        }
+    }
+
+    /// <summary>The server is stopping: the stream ends after what it has queued (a clean end of stream), then closes.</summary>
+    private async Task EndStreamAsync()
+    {
+        if (Interlocked.Exchange(ref _streamEnding, 1) != 0)
+        {
+            return;
+        }
+
+        _transport.SetCloseReason(DisconnectReason.ServerStopping);
+        await _stream!.EndAsync().ConfigureAwait(false);
+        _transport.Abort(DisconnectReason.ServerStopping); // the watcher's receive ends, and the close releases the rest
+    }
+
+    // Releases everything and closes the socket; runs once, at the end of the request loop or of a stream.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CloseAsync()
+    {
+        try
+        {
+            _transport.SetCloseReason(DisconnectReason.Completed);
+            if (_stream is { } stream)
+            {
+                var reason = _transport.CloseReason;
+                stream.Dispose();
+                _services.Metrics.Disconnected(reason);
+                if (_services.Log.IsEnabled(LogLevel.Information))
+                {
+                    _services.Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; {Stream}",
+                        Id, _transport.Remote, DisconnectReasons.Label(reason), stream.Describe());
+                }
+
+                // Let a send in flight finish before the socket closes, or the close would be a reset. The write
+                // timeout still applies to it, through the Responding phase.
+                EnterPhase(PhaseResponding);
+                await stream.StopAsync().ConfigureAwait(false);
+            }
+
+            await _transport.CloseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _services.Connections.Remove(this);
+            Interlocked.Exchange(ref _closed, 1); // a full fence: pairs with the CompareExchange in Completion
+            Volatile.Read(ref _completion)?.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using RawSse.Http;
+
+namespace RawSse.Sse;
+
+/// <summary>
+/// Every byte the server writes on a stream, in one place: the response head with its first <c>retry:</c>, events,
+/// the heartbeat comment and the reset event (WHATWG HTML, "Server-sent events", §9.2.6 Interpreting an event stream).
+/// Lines end in LF alone; an id or event name never contains CR or LF (<see cref="SseEvent"/> refuses them).
+/// </summary>
+internal static class SseFrames
+{
+    /// <summary>A comment line: keeps proxies from timing out an idle stream and dispatches nothing.</summary>
+    public static readonly byte[] HeartbeatFrame = ":\n"u8.ToArray();
+
+    /// <summary>Sent instead of a replay when the Last-Event-ID is not in the ring any more (or never was).</summary>
+    public static readonly byte[] ResetFrame = "event: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8.ToArray();
+
+    /// <summary>
+    /// The stream's first frame: <c>200 text/event-stream</c> and its header fields, then <c>retry:</c>. The body runs
+    /// until the connection closes (RFC 9112 §6.3, item 8): no Content-Length, no chunking.
+    /// </summary>
+    public static byte[] StreamHead(long retryMs, string? allowOrigin)
+    {
+        var head = new ArrayBufferWriter<byte>(256);
+        WriteStreamHeaders(head, allowOrigin);
+        ResponseWriter.EndHeaders(head);
+        ResponseWriter.Write(head, "retry: "u8);
+        ResponseWriter.WriteNumber(head, retryMs);
+        ResponseWriter.Write(head, "\n\n"u8);
+        return head.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The status line and header fields of a stream, without the blank line (HEAD ends them itself).</summary>
+    public static void WriteStreamHeaders(IBufferWriter<byte> writer, string? allowOrigin)
+    {
+        ResponseWriter.WriteStatusLine(writer, 200);
+        ResponseWriter.WriteHeader(writer, "Content-Type"u8, "text/event-stream"u8);
+        ResponseWriter.WriteHeader(writer, "Cache-Control"u8, "no-cache"u8);
+        // nginx buffers proxied responses unless told not to.
+        ResponseWriter.WriteHeader(writer, "X-Accel-Buffering"u8, "no"u8);
+        if (!string.IsNullOrEmpty(allowOrigin))
+        {
+            ResponseWriter.WriteHeader(writer, "Access-Control-Allow-Origin"u8, allowOrigin);
+        }
+    }
+
+    /// <summary>Encodes <paramref name="ev"/> with <paramref name="id"/> (its own or the assigned one) as a complete frame ending in a blank line.</summary>
+    public static byte[] Encode(SseEvent ev, string? id)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + ev.Data.Length);
+        if (ev.Retry is int retry)
+        {
+            Append(buffer, "retry: "u8);
+            Append(buffer, retry.ToString(CultureInfo.InvariantCulture));
+            Append(buffer, "\n"u8);
+        }
+
+        if (id is not null)
+        {
+            // "id: " with its space: the parser drops exactly one leading space, so values that start with one survive.
+            Append(buffer, "id: "u8);
+            Append(buffer, id);
+            Append(buffer, "\n"u8);
+        }
+
+        if (!string.IsNullOrEmpty(ev.Type))
+        {
+            Append(buffer, "event: "u8);
+            Append(buffer, ev.Type);
+            Append(buffer, "\n"u8);
+        }
+
+        // Every line of the payload gets its own data: field; the client joins them with LF.
+        var rest = ev.Data.AsSpan();
+        while (true)
+        {
+            int eol = rest.IndexOfAny('\r', '\n');
+            Append(buffer, "data: "u8);
+            Append(buffer, eol < 0 ? rest : rest[..eol]);
+            Append(buffer, "\n"u8);
+            if (eol < 0)
+            {
+                break;
+            }
+
+            int skip = rest[eol] == '\r' && eol + 1 < rest.Length && rest[eol + 1] == '\n' ? 2 : 1;
+            rest = rest[(eol + skip)..];
+        }
+
+        Append(buffer, "\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Append(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes) => buffer.Write(bytes);
+
+    private static void Append(ArrayBufferWriter<byte> buffer, ReadOnlySpan<char> text)
+    {
+        var span = buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
+        buffer.Advance(Encoding.UTF8.GetBytes(text, span));
+    }
+}
