@@ -14,7 +14,6 @@ namespace RawSse.Http;
 /// </summary>
 internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 {
-    private const int MaxDrainedBodyBytes = 64 * 1024;
     private const int MaxLingerBytes = 1024 * 1024;
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
 
@@ -231,7 +230,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 
             bool keepAlive = request.KeepAlive && !_stopping;
             exchange.Begin(keepAlive);
-            var result = await HandleAsync(reader, exchange).ConfigureAwait(false);
+            var result = await _services.Router.DispatchAsync(exchange).ConfigureAwait(false);
             if (result.End == ExchangeEnd.Stream)
             {
                 BecomeStream(result.Stream!);
@@ -248,34 +247,6 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
             EnterPhase(PhaseIdle);
             pendingFlush = true;
         }
-    }
-
-    /// <summary>Routes the parsed request; the method and the body are checked against what its handler declares.</summary>
-    private async ValueTask<ExchangeResult> HandleAsync(RequestReader reader, HttpExchange exchange)
-    {
-        var request = exchange.Request;
-        var handler = _services.Router.Find(request.Path);
-        bool allowed = handler.Allows(request.Method);
-        if (!(allowed && handler.TakesBody) && request.ContentLength > 0)
-        {
-            // Nothing else reads this body: drain a small one so it is never read as the next request.
-            if (request.ContentLength > MaxDrainedBodyBytes)
-            {
-                return exchange.RefuseAndClose(413, "request body too large");
-            }
-
-            if (!await reader.ReadBodyAsync(request.ContentLength, Memory<byte>.Empty).ConfigureAwait(false))
-            {
-                return ExchangeResult.Close();
-            }
-        }
-
-        if (!allowed)
-        {
-            return exchange.Respond(405, "Allow"u8, handler.Allow);
-        }
-
-        return await handler.HandleAsync(exchange).ConfigureAwait(false);
     }
 
     private async ValueTask RejectAsync(RequestReader reader, BadRequestException ex)

@@ -36,6 +36,9 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     /// <summary>Reads exactly <c>into.Length</c> body bytes. False when the body stopped short (the connection then closes).</summary>
     public ValueTask<bool> ReadBodyAsync(Memory<byte> into) => reader.ReadBodyAsync(into.Length, into);
 
+    /// <summary>Reads and drops the whole body, so it is never parsed as the next request. False when it stopped short.</summary>
+    public ValueTask<bool> DiscardBodyAsync() => reader.ReadBodyAsync(Math.Max(Request.ContentLength, 0), Memory<byte>.Empty);
+
     /// <summary>Sends what has been written so far (and the answers to requests pipelined before this one).</summary>
     public ValueTask FlushAsync() => connection.FlushAsync();
 

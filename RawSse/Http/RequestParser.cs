@@ -14,8 +14,6 @@ internal static class RequestParser
     private const byte ByteCR = (byte)'\r';
     private const byte ByteLF = (byte)'\n';
     private const byte ByteSpace = (byte)' ';
-    private const byte ByteTab = (byte)'\t';
-    private const byte ByteColon = (byte)':';
     private const byte ByteSlash = (byte)'/';
     private const byte ByteQuestion = (byte)'?';
     private const byte ByteHash = (byte)'#';
@@ -61,7 +59,7 @@ internal static class RequestParser
                 Reject(431, "too many header fields");
             }
 
-            ParseHeaderLine(line, request);
+            HeaderFieldParser.ParseLine(line, request);
         }
     }
 
@@ -123,7 +121,7 @@ internal static class RequestParser
         var target = rest[..sp2];
         var version = rest[(sp2 + 1)..];
 
-        if (!IsToken(method))
+        if (!HttpSyntax.IsToken(method))
         {
             Reject(400, "invalid method token");
         }
@@ -227,126 +225,6 @@ internal static class RequestParser
         return false;
     }
 
-    // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS
-    private static void ParseHeaderLine(ReadOnlySpan<byte> line, HttpRequest request)
-    {
-        if (line[0] == ByteSpace || line[0] == ByteTab)
-        {
-            // RFC 9112 §5.2: obs-fold is rejected with 400 by a server that does not unfold it.
-            Reject(400, "obsolete line folding");
-        }
-
-        int colon = line.IndexOf(ByteColon);
-        if (colon <= 0)
-        {
-            Reject(400, "malformed header field");
-        }
-
-        var name = line[..colon];
-        if (!IsToken(name))
-        {
-            // Covers RFC 9112 §5.1: "No whitespace is allowed between the field name and colon."
-            Reject(400, "invalid header field name");
-        }
-
-        var value = line[(colon + 1)..].Trim(" \t"u8);
-        foreach (byte b in value)
-        {
-            // RFC 9110 §5.5: field-vchar / SP / HTAB / obs-text. NUL, CR, LF and other controls are refused.
-            if ((b < 0x20 && b != ByteTab) || b == 0x7F)
-            {
-                Reject(400, "invalid character in header field value");
-            }
-        }
-
-        StoreKnownHeader(name, value, request);
-    }
-
-    private static void StoreKnownHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HttpRequest request)
-    {
-        switch (name.Length)
-        {
-            case 4 when Eq(name, "host"u8):
-                request.HostCount++;
-                request.Host = Encoding.Latin1.GetString(value);
-                break;
-            case 10 when Eq(name, "connection"u8):
-                ParseConnection(value, request);
-                break;
-            case 12 when Eq(name, "content-type"u8):
-                request.ContentType = Encoding.Latin1.GetString(value);
-                break;
-            case 13 when Eq(name, "authorization"u8):
-                request.Authorization = Encoding.Latin1.GetString(value);
-                break;
-            case 13 when Eq(name, "if-none-match"u8):
-                request.IfNoneMatch = AppendListValue(request.IfNoneMatch, value);
-                break;
-            case 13 when Eq(name, "last-event-id"u8):
-                // The spec's id is any Unicode text; decode it as UTF-8 (invalid bytes become U+FFFD).
-                request.LastEventId = Encoding.UTF8.GetString(value);
-                break;
-            case 14 when Eq(name, "content-length"u8):
-                if (request.ContentLength >= 0)
-                {
-                    Reject(400, "several Content-Length fields");
-                }
-
-                request.ContentLength = ParseContentLength(value);
-                break;
-            case 17 when Eq(name, "if-modified-since"u8):
-                request.IfModifiedSince = Encoding.Latin1.GetString(value);
-                break;
-            case 17 when Eq(name, "transfer-encoding"u8):
-                request.TransferEncoding = AppendListValue(request.TransferEncoding, value);
-                break;
-        }
-    }
-
-    // RFC 9110 §5.3: repeated list-based fields combine into one comma-separated value.
-    private static string AppendListValue(string? existing, ReadOnlySpan<byte> value) =>
-        existing is null ? Encoding.Latin1.GetString(value) : existing + ", " + Encoding.Latin1.GetString(value);
-
-    private static bool Eq(ReadOnlySpan<byte> name, ReadOnlySpan<byte> lower) => System.Text.Ascii.EqualsIgnoreCase(name, lower);
-
-    private static long ParseContentLength(ReadOnlySpan<byte> value)
-    {
-        // RFC 9110 §8.6: Content-Length = 1*DIGIT. Signs, spaces and lists are refused.
-        if (value.IsEmpty || value.Length > 18)
-        {
-            Reject(400, "invalid Content-Length");
-        }
-
-        long n = 0;
-        foreach (byte b in value)
-        {
-            if (b < (byte)'0' || b > (byte)'9')
-            {
-                Reject(400, "invalid Content-Length");
-            }
-
-            n = (n * 10) + (b - (byte)'0');
-        }
-
-        return n;
-    }
-
-    private static void ParseConnection(ReadOnlySpan<byte> value, HttpRequest request)
-    {
-        foreach (var range in value.Split((byte)','))
-        {
-            var token = value[range].Trim(" \t"u8);
-            if (Eq(token, "close"u8))
-            {
-                request.ConnectionClose = true;
-            }
-            else if (Eq(token, "keep-alive"u8))
-            {
-                request.ConnectionKeepAlive = true;
-            }
-        }
-    }
-
     private static void ValidateHead(HttpRequest request)
     {
         // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request lacking Host, or with several.
@@ -367,30 +245,6 @@ internal static class RequestParser
         }
     }
 
-    // RFC 9110 §5.6.2: token = 1*tchar
-    private static bool IsToken(ReadOnlySpan<byte> span)
-    {
-        if (span.IsEmpty)
-        {
-            return false;
-        }
-
-        foreach (byte b in span)
-        {
-            if (!IsTChar(b))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsTChar(byte b) =>
-        (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z') || (b >= (byte)'0' && b <= (byte)'9')
-        || b is (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
-
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void Reject(int status, string reason) => throw new BadRequestException(status, reason);
+    private static void Reject(int status, string reason) => HttpSyntax.Reject(status, reason);
 }

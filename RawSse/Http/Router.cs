@@ -6,6 +6,8 @@ namespace RawSse.Http;
 /// </summary>
 internal sealed class Router(IHttpHandler fallback)
 {
+    private const int MaxDrainedBodyBytes = 64 * 1024;
+
     private readonly Dictionary<string, IHttpHandler> _routes = new(StringComparer.Ordinal);
 
     public IHttpHandler this[string path]
@@ -14,4 +16,32 @@ internal sealed class Router(IHttpHandler fallback)
     }
 
     public IHttpHandler Find(string path) => _routes.TryGetValue(path, out var handler) ? handler : fallback;
+
+    /// <summary>Hands the request to its handler, once the method and the body are checked against what the handler declares.</summary>
+    public async ValueTask<ExchangeResult> DispatchAsync(HttpExchange exchange)
+    {
+        var request = exchange.Request;
+        var handler = Find(request.Path);
+        bool allowed = handler.Allows(request.Method);
+        if (!(allowed && handler.TakesBody) && request.ContentLength > 0)
+        {
+            // Nothing else reads this body: drain a small one so it is never read as the next request.
+            if (request.ContentLength > MaxDrainedBodyBytes)
+            {
+                return exchange.RefuseAndClose(413, "request body too large");
+            }
+
+            if (!await exchange.DiscardBodyAsync().ConfigureAwait(false))
+            {
+                return ExchangeResult.Close();
+            }
+        }
+
+        if (!allowed)
+        {
+            return exchange.Respond(405, "Allow"u8, handler.Allow);
+        }
+
+        return await handler.HandleAsync(exchange).ConfigureAwait(false);
+    }
 }

@@ -38,8 +38,37 @@ internal struct FrameQueue
         }
     }
 
-    /// <summary>True when one more live frame of <paramref name="incoming"/> bytes would go past the limits.</summary>
-    public readonly bool IsFull(SubscriberLimits limits, int incoming) =>
+    /// <summary>
+    /// Adds a live frame within <paramref name="limits"/>. When the queue is full, drop-oldest makes room
+    /// (<paramref name="dropped"/> counts the frames it let go) and disconnect refuses the frame: false, and the queue
+    /// is emptied, since nothing more will be sent.
+    /// </summary>
+    public bool TryAdd(byte[] frame, SubscriberLimits limits, out int dropped)
+    {
+        dropped = 0;
+        while (IsFull(limits, frame.Length))
+        {
+            if (limits.Policy == SlowConsumerPolicy.Disconnect)
+            {
+                Clear();
+                return false;
+            }
+
+            if (Count == 0)
+            {
+                break;
+            }
+
+            Dequeue();
+            dropped++;
+        }
+
+        Enqueue(frame);
+        return true;
+    }
+
+    // One more live frame of `incoming` bytes would go past the limits; exempt frames do not count.
+    private readonly bool IsFull(SubscriberLimits limits, int incoming) =>
         Count - _exemptFrames >= limits.MaxQueuedFrames || _bytes - _exemptBytes + incoming > limits.MaxQueuedBytes;
 
     public byte[] Dequeue()

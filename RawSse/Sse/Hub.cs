@@ -216,7 +216,7 @@ public sealed class Hub
         if (gap)
         {
             Counters.ReplayMiss();
-            subscriber.EnqueueReplay([SseFrames.ResetFrame]);
+            QueueReplay(subscriber, [SseFrames.ResetFrame]);
             return;
         }
 
@@ -245,7 +245,7 @@ public sealed class Hub
         _replayScratch.Clear();
         Counters.ReplayHit();
         Counters.Delivered(frames.Count);
-        subscriber.EnqueueReplay(frames);
+        QueueReplay(subscriber, frames);
     }
 
     /// <summary>Removes a subscriber; safe to call more than once. Returns false when it was not subscribed.</summary>
@@ -292,6 +292,16 @@ public sealed class Hub
 
             counts.Sort(static (a, b) => string.CompareOrdinal(a.Item1, b.Item1));
             return counts;
+        }
+    }
+
+    // A stream's writer is normally due already (its head is queued and sent once it has joined); an embedding
+    // program's own subscriber may not be.
+    private static void QueueReplay(Subscriber subscriber, IReadOnlyList<byte[]> frames)
+    {
+        if (subscriber.EnqueueExempt(frames))
+        {
+            subscriber.ScheduleFlush();
         }
     }
 

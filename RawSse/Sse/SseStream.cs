@@ -13,11 +13,19 @@ internal sealed class SseStream(Hub hub, Subscriber subscriber, string? lastEven
 
     public Subscriber Subscriber { get; } = subscriber;
 
-    /// <summary>The head is the stream's first frame, sent before the subscriber joins, so nothing can come before it.</summary>
+    /// <summary>
+    /// The head is queued first, so nothing can come before it; the subscriber joins the hub (which queues a replay
+    /// behind the head), and only then is the head sent: a client that has the head is subscribed.
+    /// </summary>
     public void Start()
     {
-        Subscriber.SendHead(_head!);
+        bool due = Subscriber.EnqueueExempt([_head!]);
         hub.Subscribe(Subscriber, _lastEventId);
+        if (due)
+        {
+            Subscriber.Flush();
+        }
+
         _head = null;
         _lastEventId = null;
     }

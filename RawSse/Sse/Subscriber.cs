@@ -69,26 +69,17 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 return EnqueueResult.Refused;
             }
 
-            if (_queue.IsFull(_limits, frame.Length))
+            if (!_queue.TryAdd(frame, _limits, out int dropped))
             {
-                if (_limits.Policy == SlowConsumerPolicy.Disconnect)
-                {
-                    _closed = true; // a writer in flight exits at its next step
-                    _queue.Clear();
-                    return EnqueueResult.Cut;
-                }
+                _closed = true; // a writer in flight exits at its next step
+                return EnqueueResult.Cut;
+            }
 
-                int dropped = 0;
-                while (_queue.Count > 0 && _queue.IsFull(_limits, frame.Length))
-                {
-                    _queue.Dequeue();
-                    dropped++;
-                }
-
+            if (dropped > 0)
+            {
                 _counters.Dropped(dropped);
             }
 
-            _queue.Enqueue(frame);
             return MakeWriterDue() ? EnqueueResult.MustFlush : EnqueueResult.Queued;
         }
     }
@@ -97,31 +88,11 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     public void ReportCut() => _sink.Complete(DisconnectReason.SlowConsumer);
 
     /// <summary>
-    /// Sends the response head, on the calling thread, before the subscriber joins the hub (so nothing can come
-    /// before it). Like replayed frames it is exempt from the queue limits.
+    /// Queues frames the limits do not count, ahead of any live frame: the response head and a replay, which the ring
+    /// already bounds (a resume must not be cut for being a resume). True when the caller must run the writer (once,
+    /// outside its lock), as with <see cref="EnqueueResult.MustFlush"/>.
     /// </summary>
-    public void SendHead(byte[] head)
-    {
-        if (QueueExempt([head]))
-        {
-            Flush();
-        }
-    }
-
-    /// <summary>
-    /// Queues replayed frames ahead of live ones. The ring already bounds them, and they are shared arrays, so the
-    /// queue limits do not apply: a resume must not be cut for being a resume.
-    /// </summary>
-    public void EnqueueReplay(IReadOnlyList<byte[]> frames)
-    {
-        if (QueueExempt(frames))
-        {
-            ScheduleFlush();
-        }
-    }
-
-    // Queues frames the limits do not count. Returns whether the caller must start the writer.
-    private bool QueueExempt(IReadOnlyList<byte[]> frames)
+    public bool EnqueueExempt(IReadOnlyList<byte[]> frames)
     {
         lock (this)
         {
@@ -152,9 +123,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     }
 
     /// <summary>
-    /// Called by the connection's sweep: a stream whose send has been in flight longer than
-    /// <paramref name="writeTimeoutMs"/> is completed as stalled; a stream quiet for <paramref name="heartbeatMs"/>
-    /// (0: never) gets a comment line.
+    /// Called by the connection's sweep: a send in flight for longer than <paramref name="writeTimeoutMs"/> completes
+    /// the stream as stalled; a stream quiet for <paramref name="heartbeatMs"/> (0: never) gets a comment line.
     /// </summary>
     public void CheckTimeouts(long now, long heartbeatMs, long writeTimeoutMs)
     {
@@ -162,19 +132,17 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         if (started != 0 && now - started > writeTimeoutMs)
         {
             _sink.Complete(DisconnectReason.WriteTimeout);
-            return;
         }
-
-        if (heartbeatMs > 0 && now - LastWriteAt >= heartbeatMs && IsIdle)
+        else if (heartbeatMs > 0 && now - LastWriteAt >= heartbeatMs && IsIdle)
         {
-            switch (Enqueue(SseFrames.HeartbeatFrame))
+            var result = Enqueue(SseFrames.HeartbeatFrame);
+            if (result == EnqueueResult.MustFlush)
             {
-                case EnqueueResult.MustFlush:
-                    ScheduleFlush();
-                    break;
-                case EnqueueResult.Cut:
-                    ReportCut();
-                    break;
+                ScheduleFlush();
+            }
+            else if (result == EnqueueResult.Cut)
+            {
+                ReportCut(); // a publish filled the queue meanwhile
             }
         }
     }
@@ -253,21 +221,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         byte[]? batch = null;
         try
         {
-            while (true)
+            while (TryTakeNext(ref batch, out var payload))
             {
-                ReadOnlyMemory<byte> payload;
-                Step step;
-                lock (this)
-                {
-                    step = TakeNext(ref batch, out payload);
-                }
-
-                if (step != Step.Send)
-                {
-                    Finish(step);
-                    return;
-                }
-
                 int sent = _sink.TrySend(payload.Span);
                 if (sent == payload.Length)
                 {
@@ -300,7 +255,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         try
         {
             var payload = pending;
-            while (true)
+            do
             {
                 Volatile.Write(ref _writeStartedAt, Environment.TickCount64);
                 bool sent = await _sink.SendAsync(payload).ConfigureAwait(false);
@@ -312,18 +267,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem
                 }
 
                 Volatile.Write(ref _lastWriteAt, Environment.TickCount64);
-                Step step;
-                lock (this)
-                {
-                    step = TakeNext(ref batch, out payload);
-                }
-
-                if (step != Step.Send)
-                {
-                    Finish(step);
-                    return;
-                }
             }
+            while (TryTakeNext(ref batch, out payload));
         }
         finally
         {
@@ -331,40 +276,33 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
     }
 
-    private enum Step { Send, Exited, Drained }
-
-    // Send: the next payload. Exited: the writer is done (closed, or nothing left). Drained: the stream is completing
-    // and everything has been sent.
-    private Step TakeNext(ref byte[]? batch, out ReadOnlyMemory<byte> payload)
+    // The next payload, or false when the writer is done: closed, nothing left, or a completing stream drained, which
+    // is then half-closed so the client reads a clean end of stream.
+    private bool TryTakeNext(ref byte[]? batch, out ReadOnlyMemory<byte> payload)
     {
-        Debug.Assert(Monitor.IsEntered(this));
         payload = default;
-        if (_closed || _queue.Count == 0)
+        lock (this)
         {
-            if (!_closed && _completing)
+            if (!_closed && _queue.Count > 0)
             {
-                return Step.Drained;
+                payload = _queue.TakeBatch(ref batch, CoalesceBytes);
+                return true;
             }
 
-            WriterExited();
-            return Step.Exited;
-        }
-
-        payload = _queue.TakeBatch(ref batch, CoalesceBytes);
-        return Step.Send;
-    }
-
-    // Outside the lock: a drained stream is ended with a half-close.
-    private void Finish(Step step)
-    {
-        if (step == Step.Drained)
-        {
-            _sink.EndStream();
-            lock (this)
+            if (_closed || !_completing)
             {
                 WriterExited();
+                return false;
             }
         }
+
+        _sink.EndStream();
+        lock (this)
+        {
+            WriterExited();
+        }
+
+        return false;
     }
 
     private void WriterExited()
