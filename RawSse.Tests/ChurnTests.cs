@@ -231,6 +231,7 @@ public sealed class ChurnTests
 
     [Test]
     [CancelAfter(60_000)]
+    [Category("Timing")]
     public async Task Stream_ClientNeverReads_CutByWriteTimeoutAndReleasedWhileClientKeepsSocketOpen(CancellationToken cancellationToken)
     {
         // Arrange: queue limits high, so the write timeout, not the queue, has to cut the stream.
@@ -285,6 +286,7 @@ public sealed class ChurnTests
 
     [Test]
     [CancelAfter(60_000)]
+    [Category("Timing")]
     public async Task StopAsync_TwentySubscribersWithTickerOn_CompletesInTimeAndEveryClientReadsCleanEof(CancellationToken cancellationToken)
     {
         // Arrange

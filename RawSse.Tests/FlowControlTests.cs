@@ -20,6 +20,7 @@ public sealed partial class FlowControlTests
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
     [Test]
+    [Category("Timing")]
     public async Task Heartbeat_IdleStream_CommentLinesAboutEveryInterval()
     {
         // Arrange
@@ -49,6 +50,7 @@ public sealed partial class FlowControlTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Heartbeat_EventsEvery50ms_NoHeartbeatBetweenEvents()
     {
         // Arrange
@@ -86,6 +88,7 @@ public sealed partial class FlowControlTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Heartbeat_IntervalZero_NothingSentOnIdleStream()
     {
         // Arrange
@@ -272,6 +275,7 @@ public sealed partial class FlowControlTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Publish_StalledClientSendBlocked_CutByWriteTimeout()
     {
         // Arrange: queue limits far above what is published, so only the write timeout can cut the client.

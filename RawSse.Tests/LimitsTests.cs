@@ -207,6 +207,7 @@ public sealed class LimitsTests
     // ---- request and keep-alive timeouts --------------------------------------------------------------
 
     [Test]
+    [Category("Timing")]
     public async Task RequestTimeout_HeaderDrippedEvery100ms_408ThenCloseWithinTimeoutPlusSweep()
     {
         // Arrange
@@ -237,6 +238,7 @@ public sealed class LimitsTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task RequestTimeout_ConnectionSendsNothing_408ThenCloseAfterTimeout()
     {
         // Arrange
@@ -256,6 +258,7 @@ public sealed class LimitsTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task KeepAliveTimeout_IdleAfterOneResponse_ClosedQuietlyNotBefore400ms()
     {
         // Arrange
@@ -283,6 +286,7 @@ public sealed class LimitsTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Timeouts_LiveStreamPastRequestAndKeepAliveTimeouts_NotCutHeartbeatsAndEventsArrive()
     {
         // Arrange
@@ -568,6 +572,7 @@ public sealed class LimitsTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Publish_413WithWriteTimeoutShorterThanLinger_ClientStillSendingBodyIsNotCut()
     {
         // Arrange: the body trickles in for about a second after the 413, inside the server's 2 s lingering close
@@ -640,6 +645,7 @@ public sealed class LimitsTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task RejectionLog_200MalformedRequests_AtMostTenLinesASecondAndTheRestSummarised()
     {
         // Arrange
@@ -694,6 +700,7 @@ public sealed class LimitsTests
     // ---- clients that never read ----------------------------------------------------------------------
 
     [Test]
+    [Category("Timing")]
     public async Task WriteTimeout_ClientNeverReadsLargeFile_ConnectionAborted()
     {
         // Arrange

@@ -14,6 +14,7 @@ namespace RawSse.Tests;
 /// events pass through unbuffered, heartbeats beat <c>proxy_read_timeout</c>, static files and publishes work.
 /// </summary>
 [TestFixture]
+[Category("Proxy")]
 public sealed class NginxTests
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
@@ -21,6 +22,7 @@ public sealed class NginxTests
 
     [Test]
     [CancelAfter(30_000)]
+    [Category("Timing")]
     public async Task Stream_ThroughNginx_EachTickArrivesWithinOneSecondAndNotInBatches()
     {
         // Arrange
@@ -64,6 +66,7 @@ public sealed class NginxTests
 
     [Test]
     [CancelAfter(30_000)]
+    [Category("Timing")]
     public async Task Stream_IdleBehindShortProxyReadTimeoutWithHeartbeats_StaysOpenThenDeliversEvent()
     {
         // Arrange: nginx gives up on a silent upstream after 1 s; RawSse sends a heartbeat every 300 ms.
@@ -127,6 +130,7 @@ public sealed class NginxTests
 
     [Test]
     [CancelAfter(30_000)]
+    [Category("Timing")]
     public async Task Stream_IdleBehindShortProxyReadTimeoutWithoutHeartbeats_ClosedByNginx()
     {
         // Arrange: the control for the test above: no heartbeats, so the 1 s timeout must end the stream.

@@ -72,6 +72,7 @@ public sealed class SseStreamTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task GetSse_TickerEvery500ms_TicksWithIncreasingIdsAbout500msApart()
     {
         // Arrange
@@ -278,6 +279,7 @@ public sealed class SseStreamTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Publish_ClientNeverReads_CutByWriteTimeoutWhileReaderGetsEveryEventInOrder()
     {
         // Arrange: queues big enough that only the write timeout can cut the slow subscriber.

@@ -741,6 +741,7 @@ public sealed class StaticFileTests
     [TestCase("changed")]
     [TestCase("removed")]
     [TestCase("created")]
+    [Category("Timing")]
     public async Task Get_FileChangesOnDisk_NewStateServedWithinTheRevalidationTime(string change)
     {
         // Arrange: the path has been answered once, so its answer is remembered.
