@@ -173,10 +173,10 @@ public sealed class ChurnTests
         int headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         Assert.Multiple(() =>
         {
-            Assert.That(end, Is.EqualTo(ReadEnd.Eof), $"how the stream ended; received '{RawClient.Escape(text)}'");
+            Assert.That(end, Is.EqualTo(ReadEnd.Eof), $"how the stream ended; received '{Describe.Escape(text)}'");
             Assert.That(text, Does.StartWith("HTTP/1.1 200 "), "status line");
             Assert.That(text, Does.Contain("Content-Type: text/event-stream\r\n"), "a stream's head");
-            Assert.That(headEnd >= 0 ? RawClient.Escape(text[(headEnd + 4)..]) : "(no head)", Is.EqualTo(RawClient.Escape("retry: 2000\n\n")), "body before the end");
+            Assert.That(headEnd >= 0 ? Describe.Escape(text[(headEnd + 4)..]) : "(no head)", Is.EqualTo(Describe.Escape("retry: 2000\n\n")), "body before the end");
             Assert.That(server.Server.Metrics.Disconnects(DisconnectReason.ClientClosed), Is.EqualTo(1), "streams ended as client_closed");
             Assert.That(releasedWhileClientOpen, Is.True, $"subscribers={server.Hub.SubscriberCount}, connections={server.Server.ConnectionCount}");
             Assert.That(fdsBack, Is.True, $"open file descriptors: {fdBefore} before, {OpenFileDescriptors()} after");
@@ -327,7 +327,7 @@ public sealed class ChurnTests
                 for (int i = 0; i < results.Length; i++)
                 {
                     var (end, bytes) = results[i];
-                    string tail = RawClient.Escape(Encoding.UTF8.GetString(bytes[Math.Max(0, bytes.Length - 120)..]));
+                    string tail = Describe.Escape(Encoding.UTF8.GetString(bytes[Math.Max(0, bytes.Length - 120)..]));
                     Assert.That(end, Is.EqualTo(ReadEnd.Eof), $"client {i}: how its stream ended (…'{tail}')");
                     Assert.That(bytes.AsSpan().EndsWith("\n\n"u8), Is.True, $"client {i}: the stream ends after a whole frame (…'{tail}')");
                 }
@@ -400,7 +400,7 @@ public sealed class ChurnTests
         string head = await ReadHeadAsync(socket, deadline.Token);
         if (!head.StartsWith("HTTP/1.1 200 ", StringComparison.Ordinal) || !head.Contains("Content-Type: text/event-stream\r\n", StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"not a stream's head: '{RawClient.Escape(head)}'");
+            throw new InvalidDataException($"not a stream's head: '{Describe.Escape(head)}'");
         }
 
         if (clean)
@@ -436,7 +436,7 @@ public sealed class ChurnTests
             int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
             if (n == 0)
             {
-                throw new InvalidDataException($"closed before the response head ended: '{RawClient.Escape(Encoding.Latin1.GetString(received.ToArray()))}'");
+                throw new InvalidDataException($"closed before the response head ended: '{Describe.Escape(Encoding.Latin1.GetString(received.ToArray()))}'");
             }
 
             received.Write(buffer, 0, n);

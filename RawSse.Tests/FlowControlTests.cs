@@ -40,7 +40,7 @@ public sealed partial class FlowControlTests
 
         // Assert: each gap is roughly the interval (the sweep runs every interval/4, and scheduling adds jitter).
         var gaps = arrivals.Zip(arrivals.Skip(1), (a, b) => b.At - a.At).ToList();
-        string seen = string.Join(", ", arrivals.Select(a => $"'{RawClient.Escape(a.Text)}' at {a.At.TotalMilliseconds:F0} ms"));
+        string seen = string.Join(", ", arrivals.Select(a => $"'{Describe.Escape(a.Text)}' at {a.At.TotalMilliseconds:F0} ms"));
         Assert.Multiple(() =>
         {
             Assert.That(arrivals.Select(a => a.Text), Is.All.EqualTo(HeartbeatFrame), $"only heartbeats on an idle stream: {seen}");
@@ -82,8 +82,8 @@ public sealed partial class FlowControlTests
         string expected = string.Concat(Enumerable.Range(1, EventCount).Select(SseStream.NumberedFrame));
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(received), Is.EqualTo(RawClient.Escape(expected)), "the 20 events and nothing between them");
-            Assert.That(RawClient.Escape(afterwards), Is.EqualTo(RawClient.Escape(HeartbeatFrame)), "a heartbeat once the stream goes quiet");
+            Assert.That(Describe.Escape(received), Is.EqualTo(Describe.Escape(expected)), "the 20 events and nothing between them");
+            Assert.That(Describe.Escape(afterwards), Is.EqualTo(Describe.Escape(HeartbeatFrame)), "a heartbeat once the stream goes quiet");
         });
     }
 
@@ -112,8 +112,8 @@ public sealed partial class FlowControlTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(arrived, Is.Null, $"expected nothing within 1 s, arrived: '{RawClient.Escape(arrived ?? "")}'");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(1))), "the quiet stream is still alive");
+            Assert.That(arrived, Is.Null, $"expected nothing within 1 s, arrived: '{Describe.Escape(arrived ?? "")}'");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(1))), "the quiet stream is still alive");
         });
     }
 
@@ -362,7 +362,7 @@ public sealed partial class FlowControlTests
         using (var resumed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
         {
             string replayed = await resumed.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(RawClient.Escape(replayed), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
+            Assert.That(Describe.Escape(replayed), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
             resumed.Socket.Shutdown(SocketShutdown.Send);
             Assert.That(await resumed.WaitForCloseAsync(ReadTimeout), Is.True, "the server ends the stream after the client's FIN");
         }
@@ -401,8 +401,8 @@ public sealed partial class FlowControlTests
         var lines = text.Split('\n');
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(a1Got + a2Got), Is.EqualTo(RawClient.Escape(string.Concat(SseStream.NumberedFrames(1, 3)) + string.Concat(SseStream.NumberedFrames(1, 3)))), "both a streams got 1..3");
-            Assert.That(RawClient.Escape(b1Got), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(4))), "the b stream got 4");
+            Assert.That(Describe.Escape(a1Got + a2Got), Is.EqualTo(Describe.Escape(string.Concat(SseStream.NumberedFrames(1, 3)) + string.Concat(SseStream.NumberedFrames(1, 3)))), "both a streams got 1..3");
+            Assert.That(Describe.Escape(b1Got), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(4))), "the b stream got 4");
             Assert.That(reset, Does.StartWith("event: reset\n"), "the unknown id got a reset");
             Assert.That(response!.Status, Is.EqualTo(200), $"head: {response.RawHead}");
             Assert.That(response.Headers.GetValueOrDefault("Content-Type"), Does.StartWith("text/plain"), $"head: {response.RawHead}");
@@ -466,7 +466,7 @@ public sealed partial class FlowControlTests
             string expectedStart = string.Create(CultureInfo.InvariantCulture, $"id: {count + 1}\n");
             if (!frame.StartsWith(expectedStart, StringComparison.Ordinal))
             {
-                return $"expected a frame starting '{RawClient.Escape(expectedStart)}', arrived '{RawClient.Escape(frame[..Math.Min(frame.Length, 40)])}'";
+                return $"expected a frame starting '{Describe.Escape(expectedStart)}', arrived '{Describe.Escape(frame[..Math.Min(frame.Length, 40)])}'";
             }
 
             count++;

@@ -67,7 +67,7 @@ public sealed class FootprintTests
         while (!head.ToString().EndsWith("retry: 2000\n\n", StringComparison.Ordinal))
         {
             int n = await socket.ReceiveAsync(s_receiveBuffer, System.Net.Sockets.SocketFlags.None, deadline.Token);
-            Assert.That(n, Is.GreaterThan(0), $"the stream closed before its head was complete; arrived: {RawClient.Escape(head.ToString())}");
+            Assert.That(n, Is.GreaterThan(0), $"the stream closed before its head was complete; arrived: {Describe.Escape(head.ToString())}");
             head.Append(Encoding.ASCII.GetString(s_receiveBuffer, 0, n));
         }
     }

@@ -594,7 +594,7 @@ public sealed class FuzzTests
             var head = await stream.ReadResponseAsync(expectBody: false, timeout: ReadTimeout);
             if (head.Status != 200 || !head.Headers.TryGetValue("Content-Type", out var type) || !type.StartsWith("text/event-stream", StringComparison.Ordinal))
             {
-                return $"GET /sse answered {RawClient.Escape(head.RawHead)}";
+                return $"GET /sse answered {Tests.Describe.Escape(head.RawHead)}";
             }
 
             if (!await Polling.UntilAsync(() => server.Hub.CountSubscribers("after-fuzz") == 1, ReadTimeout))

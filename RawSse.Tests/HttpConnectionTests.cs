@@ -184,7 +184,7 @@ public sealed class HttpConnectionTests
         bool closed = await client.WaitForCloseAsync(ReadTimeout);
 
         // Assert
-        AssertStatus(response, 400, RawClient.Escape(head));
+        AssertStatus(response, 400, Describe.Escape(head));
         Assert.That(response.Headers.GetValueOrDefault("Connection"), Is.EqualTo("close"), $"head was:\n{response}");
         Assert.That(closed, Is.True, "the server should close after a 400");
         AssertNoErrors(server);
@@ -311,7 +311,7 @@ public sealed class HttpConnectionTests
             using var badClient = await server.ConnectAsync();
             await badClient.SendAsync(Encoding.Latin1.GetBytes(request));
             var rejected = await badClient.ReadResponseAsync(timeout: ReadTimeout);
-            AssertStatus(rejected, status, RawClient.Escape(request));
+            AssertStatus(rejected, status, Describe.Escape(request));
             Assert.That(await badClient.WaitForCloseAsync(ReadTimeout), Is.True, $"close after {status}");
         }
 

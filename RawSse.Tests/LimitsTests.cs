@@ -57,7 +57,7 @@ public sealed class LimitsTests
         Assert.Multiple(() =>
         {
             Assert.That(line, Has.Length.EqualTo(DefaultMaxRequestLineBytes), "test setup: the request line with its CRLF");
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
             Assert.That(response.BodyText, Is.EqualTo(IndexBody));
         });
         await AssertCleanAfterCloseAsync(server);
@@ -114,7 +114,7 @@ public sealed class LimitsTests
         Assert.Multiple(() =>
         {
             Assert.That(headers, Has.Length.EqualTo(DefaultMaxRequestHeadersBytes), "test setup: field lines plus the blank line");
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
         });
         await AssertCleanAfterCloseAsync(server);
     }
@@ -166,7 +166,7 @@ public sealed class LimitsTests
         var response = await peer.ReadResponseAsync(IoTimeout);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
         await AssertCleanAfterCloseAsync(server);
     }
 
@@ -275,8 +275,8 @@ public sealed class LimitsTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(response.Headers.ContainsKey("Connection"), Is.False, $"a keep-alive response; got {Describe(response)}");
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(response.Headers.ContainsKey("Connection"), Is.False, $"a keep-alive response; got {Describe.Response(response)}");
             Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a quiet close (FIN); got {end}");
             Assert.That(end.Rest, Is.Empty, $"no bytes at the keep-alive close; got {end}");
             Assert.That(closedAfter, Is.InRange(TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(3)), "closed after idling for");
@@ -304,7 +304,7 @@ public sealed class LimitsTests
         while (clock.Elapsed < TimeSpan.FromSeconds(2))
         {
             string got = await stream.ReadUntilAsync(":\n", TimeSpan.FromSeconds(1));
-            Assert.That(RawClient.Escape(got), Is.EqualTo(RawClient.Escape(":\n")), "only heartbeats are expected on a quiet stream");
+            Assert.That(Describe.Escape(got), Is.EqualTo(Describe.Escape(":\n")), "only heartbeats are expected on a quiet stream");
             heartbeats++;
         }
 
@@ -337,7 +337,7 @@ public sealed class LimitsTests
             var peer = await ConnectAsync(server);
             await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
             var ok = await peer.ReadResponseAsync(IoTimeout);
-            Assert.That(ok.Status, Is.EqualTo(200), Describe(ok));
+            Assert.That(ok.Status, Is.EqualTo(200), Describe.Response(ok));
             plain.Add(peer);
         }
 
@@ -362,13 +362,13 @@ public sealed class LimitsTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 503 Service Unavailable"), Describe(refused));
-            Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe(refused)}");
+            Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 503 Service Unavailable"), Describe.Response(refused));
+            Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe.Response(refused)}");
             Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"close after the 503; got {end}");
             Assert.That(end.Rest, Is.Empty, $"nothing after the 503; got {end}");
             Assert.That(frame, Does.EndWith("data: after-refusal\n\n"));
             Assert.That(freed, Is.True, $"expected 3 open connections after closing two, have {server.Server.ConnectionCount}");
-            Assert.That(served.Status, Is.EqualTo(200), Describe(served));
+            Assert.That(served.Status, Is.EqualTo(200), Describe.Response(served));
             Assert.That(server.Server.Metrics.Rejections(503), Is.EqualTo(1), "rejections counted with status 503");
         });
         await AssertCleanAfterCloseAsync(server);
@@ -397,11 +397,11 @@ public sealed class LimitsTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 429 Too Many Requests"), Describe(refused));
-            Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe(refused)}");
+            Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 429 Too Many Requests"), Describe.Response(refused));
+            Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe.Response(refused)}");
             Assert.That(otherAddress.LocalAddress, Is.EqualTo(SecondLoopback), "the other stream's source address");
             Assert.That(released, Is.True, $"expected {openBefore - 1} open connections after closing a stream, have {server.Server.ConnectionCount}");
-            Assert.That(accepted.Status, Is.EqualTo(200), $"a stream from 127.0.0.1 once a slot is free; got {Describe(accepted)}");
+            Assert.That(accepted.Status, Is.EqualTo(200), $"a stream from 127.0.0.1 once a slot is free; got {Describe.Response(accepted)}");
             Assert.That(server.Server.Metrics.Rejections(429), Is.EqualTo(1), "rejections counted with status 429");
         });
         await AssertCleanAfterCloseAsync(server);
@@ -499,7 +499,7 @@ public sealed class LimitsTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
             Assert.That(response.BodyText, Is.EqualTo(IndexBody));
         });
         await AssertCleanAfterCloseAsync(server);
@@ -520,7 +520,7 @@ public sealed class LimitsTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
             Assert.That(response.BodyText, Is.EqualTo(IndexBody));
         });
         await AssertCleanAfterCloseAsync(server);
@@ -611,7 +611,7 @@ public sealed class LimitsTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(413), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(413), Describe.Response(response));
             Assert.That(failure, Is.Null, $"the body send failed after {sentChunks} of {chunks} chunks, {failedAfter.TotalMilliseconds:F0} ms after the 413: {failure?.Message}");
             Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a clean close after the 413; got {end}");
         });
@@ -636,7 +636,7 @@ public sealed class LimitsTests
             using var peer = await Peer.ConnectAsync(server.EndPoint);
             await peer.SendAsync(head);
             var response = await peer.ReadResponseAsync(IoTimeout);
-            Assert.That(response.Status, Is.EqualTo(400), $"for '{RawClient.Escape(head)}': {Describe(response)}");
+            Assert.That(response.Status, Is.EqualTo(400), $"for '{Describe.Escape(head)}': {Describe.Response(response)}");
         }
 
         // Assert
@@ -751,9 +751,9 @@ public sealed class LimitsTests
         var peer = await ConnectAsync(server, bindTo);
         await peer.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
         var head = await peer.ReadResponseAsync(IoTimeout, expectBody: false);
-        Assert.That(head.Status, Is.EqualTo(200), $"stream from {peer.LocalAddress}: {Describe(head)}");
+        Assert.That(head.Status, Is.EqualTo(200), $"stream from {peer.LocalAddress}: {Describe.Response(head)}");
         string retry = await peer.ReadUntilAsync("\n\n", IoTimeout);
-        Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")));
+        Assert.That(Describe.Escape(retry), Is.EqualTo(Describe.Escape("retry: 2000\n\n")));
         bool subscribed = await Polling.UntilAsync(() => server.Hub.SubscriberCount == before + 1, SettleTimeout);
         Assert.That(subscribed, Is.True, $"expected {before + 1} subscribers, have {server.Hub.SubscriberCount}");
         return peer;
@@ -775,13 +775,13 @@ public sealed class LimitsTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(status), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(status), Describe.Response(response));
             if (reason is not null)
             {
-                Assert.That(response.StatusLine, Is.EqualTo($"HTTP/1.1 {status} {reason}"), Describe(response));
+                Assert.That(response.StatusLine, Is.EqualTo($"HTTP/1.1 {status} {reason}"), Describe.Response(response));
             }
 
-            Assert.That(response.Headers.GetValueOrDefault("Connection"), Is.EqualTo("close"), $"Connection: close expected; got {Describe(response)}");
+            Assert.That(response.Headers.GetValueOrDefault("Connection"), Is.EqualTo("close"), $"Connection: close expected; got {Describe.Response(response)}");
             Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a clean close (FIN) after the {status}; got {end}");
             Assert.That(end.Rest, Is.Empty, $"nothing after the {status} response; got {end}");
         });
@@ -825,7 +825,7 @@ public sealed class LimitsTests
         using var peer = await Peer.ConnectAsync(server.EndPoint);
         await peer.SendAsync("GET / HTTP/1.1\r\nHost : x\r\n\r\n");
         var response = await peer.ReadResponseAsync(IoTimeout);
-        Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
     }
 
     private static (int Logged, long Suppressed, int Summaries) CountRejectionLog(TestServer server)
@@ -888,8 +888,6 @@ public sealed class LimitsTests
     private static string PublishHead(int contentLength) =>
         $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: {Publishing.FormContentType}\r\nContent-Length: {contentLength.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
 
-    private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
-
     private enum Ending
     {
         StillOpen,
@@ -902,7 +900,7 @@ public sealed class LimitsTests
     private readonly record struct End(Ending Ending, string Rest, long Length)
     {
         public override string ToString() =>
-            $"{Ending} after {Length} unread bytes{(Rest.Length == 0 ? "" : $": '{RawClient.Escape(Rest[..Math.Min(Rest.Length, 200)])}'")}";
+            $"{Ending} after {Length} unread bytes{(Rest.Length == 0 ? "" : $": '{Describe.Escape(Rest[..Math.Min(Rest.Length, 200)])}'")}";
     }
 
     /// <summary>
@@ -979,7 +977,7 @@ public sealed class LimitsTests
                 if (!ready)
                 {
                     throw new TimeoutException(
-                        $"expected '{RawClient.Escape(marker)}' within {timeout.TotalSeconds:F1} s; connection {_ending}; arrived: '{RawClient.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
+                        $"expected '{Describe.Escape(marker)}' within {timeout.TotalSeconds:F1} s; connection {_ending}; arrived: '{Describe.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
                 }
 
                 return Take(found + wanted.Length);
@@ -1004,7 +1002,7 @@ public sealed class LimitsTests
                 if (!ready)
                 {
                     throw new TimeoutException(
-                        $"expected a {length}-byte body after '{RawClient.Escape(response.RawHead)}'; connection {_ending}; arrived: '{RawClient.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
+                        $"expected a {length}-byte body after '{Describe.Escape(response.RawHead)}'; connection {_ending}; arrived: '{Describe.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
                 }
 
                 response.Body = Encoding.Latin1.GetBytes(Take(length));

@@ -449,7 +449,7 @@ public sealed class NginxTests
 
         public HttpResponse Head { get; private set; } = HttpResponse.ParseHead("HTTP/1.1 000 none");
 
-        public string Transcript => RawClient.Escape(_transcript.ToString());
+        public string Transcript => Describe.Escape(_transcript.ToString());
 
         public static async Task<WireStream> OpenAsync(int port, string target)
         {
@@ -501,12 +501,12 @@ public sealed class NginxTests
                 }
                 catch (OperationCanceledException)
                 {
-                    throw new TimeoutException($"no response head within {ReadTimeout.TotalSeconds:F0} s; received: '{RawClient.Escape(Encoding.Latin1.GetString([.. _raw]))}'");
+                    throw new TimeoutException($"no response head within {ReadTimeout.TotalSeconds:F0} s; received: '{Describe.Escape(Encoding.Latin1.GetString([.. _raw]))}'");
                 }
 
                 if (n == 0)
                 {
-                    throw new EndOfStreamException($"closed before the response head; received: '{RawClient.Escape(Encoding.Latin1.GetString([.. _raw]))}'");
+                    throw new EndOfStreamException($"closed before the response head; received: '{Describe.Escape(Encoding.Latin1.GetString([.. _raw]))}'");
                 }
 
                 Stamp();

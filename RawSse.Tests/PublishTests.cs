@@ -35,10 +35,10 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(Header(response, "Content-Type"), Does.StartWith("text/plain"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Header(response, "Content-Type"), Does.StartWith("text/plain"), Describe.Response(response));
             Assert.That(response.BodyText, Does.Match("^[0-9]+$"), "the body is exactly the assigned id, an integer");
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\ndata: hello\n\n")));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape($"id: {response.BodyText}\ndata: hello\n\n")));
         });
     }
 
@@ -57,9 +57,9 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
             Assert.That(response.BodyText, Is.EqualTo("evt-42"));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape("id: evt-42\ndata: hello\n\n")));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape("id: evt-42\ndata: hello\n\n")));
         });
     }
 
@@ -78,8 +78,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\nevent: update\ndata: hello\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape($"id: {response.BodyText}\nevent: update\ndata: hello\n\n")));
         });
     }
 
@@ -98,8 +98,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"retry: 5000\nid: {response.BodyText}\ndata: hello\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape($"retry: 5000\nid: {response.BodyText}\ndata: hello\n\n")));
             Assert.That(SseStream.Parse(frame, out var retry), Has.Count.EqualTo(1));
             Assert.That(retry, Is.EqualTo(TimeSpan.FromMilliseconds(5000)), "a client's parser takes the retry");
         });
@@ -121,11 +121,11 @@ public sealed class PublishTests
         var events = SseStream.Parse(frame, out _);
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame),
-                Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\ndata: a\ndata: b\ndata: c\ndata: d\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame),
+                Is.EqualTo(Describe.Escape($"id: {response.BodyText}\ndata: a\ndata: b\ndata: c\ndata: d\n\n")));
             // The spec joins data lines with LF: every line break arrives as LF.
-            Assert.That(events.Select(e => RawClient.Escape(e.Data)), Is.EqualTo(new[] { RawClient.Escape("a\nb\nc\nd") }));
+            Assert.That(events.Select(e => Describe.Escape(e.Data)), Is.EqualTo(new[] { Describe.Escape("a\nb\nc\nd") }));
         });
     }
 
@@ -144,8 +144,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(401), Describe(response));
-            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(401), Describe.Response(response));
+            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }
@@ -169,8 +169,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(401), Describe(response));
-            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(401), Describe.Response(response));
+            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }
@@ -192,8 +192,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\ndata: x\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape($"id: {response.BodyText}\ndata: x\n\n")));
         });
     }
 
@@ -317,7 +317,7 @@ public sealed class PublishTests
         var response = await PublishAsync(publisher, $"topic=a&data=x&retry={encodedRetry}");
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
     }
 
     [Test]
@@ -337,8 +337,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(413), Describe(response));
-            Assert.That(Header(response, "Connection"), Is.EqualTo("close"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(413), Describe.Response(response));
+            Assert.That(Header(response, "Connection"), Is.EqualTo("close"), Describe.Response(response));
             Assert.That(closed, Is.True, "the server closes a connection whose body it will not read");
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
@@ -356,7 +356,7 @@ public sealed class PublishTests
         var response = await PublishAsync(publisher, body);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
     }
 
     [TestCase("application/json")]
@@ -375,7 +375,7 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(415), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(415), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }
@@ -392,7 +392,7 @@ public sealed class PublishTests
         var response = await PublishAsync(publisher, "topic=a&data=x", contentType: contentType);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
     }
 
     [TestCase("GET")]
@@ -411,8 +411,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(405), Describe(response));
-            Assert.That(Header(response, "Allow"), Is.EqualTo("POST"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(405), Describe.Response(response));
+            Assert.That(Header(response, "Allow"), Is.EqualTo("POST"), Describe.Response(response));
         });
     }
 
@@ -431,10 +431,10 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(headResponse.Status, Is.EqualTo(405), Describe(headResponse));
-            Assert.That(Header(headResponse, "Allow"), Is.EqualTo("POST"), Describe(headResponse));
+            Assert.That(headResponse.Status, Is.EqualTo(405), Describe.Response(headResponse));
+            Assert.That(Header(headResponse, "Allow"), Is.EqualTo("POST"), Describe.Response(headResponse));
             // RFC 9110 §9.3.2: the server MUST NOT send content in the response to HEAD.
-            Assert.That(RawClient.Escape(next), Does.StartWith("HTTP/1.1 405"),
+            Assert.That(Describe.Escape(next), Does.StartWith("HTTP/1.1 405"),
                 "the bytes after the HEAD response's head must be the next response, not a body");
         });
     }
@@ -457,11 +457,11 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(first.Status, Is.EqualTo(200), Describe(first));
-            Assert.That(second.Status, Is.EqualTo(200), Describe(second));
-            Assert.That(first.Headers.ContainsKey("Connection"), Is.False, $"no Connection: close on a kept-alive answer: {Describe(first)}");
-            Assert.That(RawClient.Escape(frames),
-                Is.EqualTo(RawClient.Escape($"id: {first.BodyText}\ndata: one\n\nid: {second.BodyText}\ndata: two\n\n")));
+            Assert.That(first.Status, Is.EqualTo(200), Describe.Response(first));
+            Assert.That(second.Status, Is.EqualTo(200), Describe.Response(second));
+            Assert.That(first.Headers.ContainsKey("Connection"), Is.False, $"no Connection: close on a kept-alive answer: {Describe.Response(first)}");
+            Assert.That(Describe.Escape(frames),
+                Is.EqualTo(Describe.Escape($"id: {first.BodyText}\ndata: one\n\nid: {second.BodyText}\ndata: two\n\n")));
         });
     }
 
@@ -481,8 +481,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That((first.Status, first.BodyText), Is.EqualTo((200, "first")), Describe(first));
-            Assert.That((second.Status, second.BodyText), Is.EqualTo((200, "second")), Describe(second));
+            Assert.That((first.Status, first.BodyText), Is.EqualTo((200, "first")), Describe.Response(first));
+            Assert.That((second.Status, second.BodyText), Is.EqualTo((200, "second")), Describe.Response(second));
         });
     }
 
@@ -506,9 +506,9 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(refused.Status, Is.EqualTo(401), Describe(refused));
-            Assert.That(Header(refused, "Connection"), Is.Null, $"a 401 keeps the connection: {Describe(refused)}");
-            Assert.That(accepted.Status, Is.EqualTo(200), Describe(accepted));
+            Assert.That(refused.Status, Is.EqualTo(401), Describe.Response(refused));
+            Assert.That(Header(refused, "Connection"), Is.Null, $"a 401 keeps the connection: {Describe.Response(refused)}");
+            Assert.That(accepted.Status, Is.EqualTo(200), Describe.Response(accepted));
             Assert.That(server.Server.Metrics.EventsPublished, Is.EqualTo(1), "only the authorised publish went out");
         });
     }
@@ -533,8 +533,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(refused.Status, Is.EqualTo(415), Describe(refused));
-            Assert.That(accepted.Status, Is.EqualTo(200), Describe(accepted));
+            Assert.That(refused.Status, Is.EqualTo(415), Describe.Response(refused));
+            Assert.That(accepted.Status, Is.EqualTo(200), Describe.Response(accepted));
         });
     }
 
@@ -570,10 +570,10 @@ public sealed class PublishTests
         var events = SseStream.Parse(received, out _);
         Assert.Multiple(() =>
         {
-            Assert.That(attempt.Status, Is.EqualTo(400), Describe(attempt));
-            Assert.That(sentinel.Status, Is.EqualTo(200), Describe(sentinel));
-            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {RawClient.Escape(received)}");
-            Assert.That(RawClient.Escape(received), Is.EqualTo(RawClient.Escape($"id: {sentinel.BodyText}\ndata: ok\n\n")));
+            Assert.That(attempt.Status, Is.EqualTo(400), Describe.Response(attempt));
+            Assert.That(sentinel.Status, Is.EqualTo(200), Describe.Response(sentinel));
+            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {Describe.Escape(received)}");
+            Assert.That(Describe.Escape(received), Is.EqualTo(Describe.Escape($"id: {sentinel.BodyText}\ndata: ok\n\n")));
         });
     }
 
@@ -601,8 +601,8 @@ public sealed class PublishTests
         Assert.Multiple(() =>
         {
             Assert.That(statuses, Is.All.EqualTo(400), $"statuses for {string.Join(" | ", attempts)}");
-            Assert.That(sentinel.Status, Is.EqualTo(200), Describe(sentinel));
-            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {RawClient.Escape(received)}");
+            Assert.That(sentinel.Status, Is.EqualTo(200), Describe.Response(sentinel));
+            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {Describe.Escape(received)}");
             Assert.That(server.Server.Metrics.EventsPublished, Is.EqualTo(1), "only the sentinel was published");
         });
     }
@@ -671,11 +671,10 @@ public sealed class PublishTests
 
     private static string Show(SseItem<string> item) => Show(item.EventType, item.Data, item.EventId);
 
-    private static string Show(string type, string data, string? id) => RawClient.Escape($"[{type}] id={id} data={data}");
+    private static string Show(string type, string data, string? id) => Describe.Escape($"[{type}] id={id} data={data}");
 
     private static string? Header(HttpResponse response, string name) => response.Headers.GetValueOrDefault(name);
 
-    private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
 
     // Arrange, act and assert for a form the endpoint must refuse: 400, and nothing published.
     private static async Task AssertRefusedWith400Async(string body)
@@ -687,7 +686,7 @@ public sealed class PublishTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }

@@ -66,7 +66,7 @@ internal sealed class RawClient : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"'{Escape(text)}' did not arrive; received so far: '{Escape(Encoding.UTF8.GetString(_pending.ToArray()))}'");
+            throw new TimeoutException($"'{Describe.Escape(text)}' did not arrive; received so far: '{Describe.Escape(Encoding.UTF8.GetString(_pending.ToArray()))}'");
         }
     }
 
@@ -132,7 +132,7 @@ internal sealed class RawClient : IDisposable
             int n = await _stream.ReadAsync(buffer, cancellationToken);
             if (n == 0)
             {
-                throw new EndOfStreamException($"connection closed before '{Escape(Encoding.UTF8.GetString(marker))}'; received: '{Escape(Encoding.UTF8.GetString(_pending.ToArray()))}'");
+                throw new EndOfStreamException($"connection closed before '{Describe.Escape(Encoding.UTF8.GetString(marker))}'; received: '{Describe.Escape(Encoding.UTF8.GetString(_pending.ToArray()))}'");
             }
 
             _pending.Write(buffer, 0, n);
@@ -167,6 +167,4 @@ internal sealed class RawClient : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
-
-    public static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
 }

@@ -125,12 +125,12 @@ internal static class RawSocket
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"'{RawClient.Escape(marker)}' did not arrive within {timeout.TotalSeconds} s; {Arrived(received)}");
+                throw new TimeoutException($"'{Describe.Escape(marker)}' did not arrive within {timeout.TotalSeconds} s; {Arrived(received)}");
             }
 
             if (n == 0)
             {
-                throw new EndOfStreamException($"closed before '{RawClient.Escape(marker)}'; {Arrived(received)}");
+                throw new EndOfStreamException($"closed before '{Describe.Escape(marker)}'; {Arrived(received)}");
             }
 
             received.Write(buffer, 0, n);
@@ -190,12 +190,12 @@ internal static class RawSocket
             }
             catch (SocketException ex)
             {
-                Assert.Fail($"expected a clean end of stream (read returning 0), but the read failed with {ex.SocketErrorCode}; received before: '{RawClient.Escape(Encoding.UTF8.GetString(received.ToArray()))}'");
+                Assert.Fail($"expected a clean end of stream (read returning 0), but the read failed with {ex.SocketErrorCode}; received before: '{Describe.Escape(Encoding.UTF8.GetString(received.ToArray()))}'");
                 throw;
             }
             catch (OperationCanceledException)
             {
-                Assert.Fail($"no end of stream within {timeout.TotalSeconds} s; received: '{RawClient.Escape(Encoding.UTF8.GetString(received.ToArray()))}'");
+                Assert.Fail($"no end of stream within {timeout.TotalSeconds} s; received: '{Describe.Escape(Encoding.UTF8.GetString(received.ToArray()))}'");
                 throw;
             }
 
@@ -212,7 +212,7 @@ internal static class RawSocket
     {
         string text = Encoding.UTF8.GetString(received.GetBuffer(), 0, (int)received.Length);
         return text.Length <= TailChars
-            ? $"received: '{RawClient.Escape(text)}'"
-            : $"received {received.Length:N0} bytes, ending: '…{RawClient.Escape(text[^TailChars..])}'";
+            ? $"received: '{Describe.Escape(text)}'"
+            : $"received {received.Length:N0} bytes, ending: '…{Describe.Escape(text[^TailChars..])}'";
     }
 }

@@ -32,7 +32,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(5, 10))), "the replay after Last-Event-ID: 4");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
             Assert.That(server.Server.Metrics.ReplayHits, Is.EqualTo(1), "replay hits");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.Zero, "replay misses");
         });
@@ -55,7 +55,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(5, 10))), "the replay after ?lastEventId=4");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
         });
     }
 
@@ -76,7 +76,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(8, 10))), "the replay follows the header's id");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay");
         });
     }
 
@@ -100,7 +100,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(["id: x2\ndata: data-x2\n\n", "id: x3\ndata: data-x3\n\n"])), "the replay after x1");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape("id: x4\ndata: data-x4\n\n")), "the first live event after the replay");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape("id: x4\ndata: data-x4\n\n")), "the first live event after the replay");
         });
     }
 
@@ -136,7 +136,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(expected)), "the merged replay of a and b after id 1");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape("id: 8\ndata: live\n\n")), "a live event on both topics arrives once");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape("id: 8\ndata: live\n\n")), "a live event on both topics arrives once");
         });
     }
 
@@ -157,7 +157,7 @@ public sealed class ReplayTests
         AssertResetFrame(first);
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
             Assert.That(server.Server.Metrics.ReplayHits, Is.Zero, "replay hits");
         });
@@ -178,7 +178,7 @@ public sealed class ReplayTests
 
         // Assert
         AssertResetFrame(first);
-        Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
+        Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
     }
 
     [TestCase(true, TestName = "Subscribe_OverlongLastEventIdHeader_ResetAndIdNeverEchoed")]
@@ -209,7 +209,7 @@ public sealed class ReplayTests
         string everything = first + next;
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
             Assert.That(everything, Does.Not.Contain("LongIdQ0000"), "the over-long id is never sent back");
         });
     }
@@ -235,7 +235,7 @@ public sealed class ReplayTests
         AssertResetFrame(first);
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(4))), "after the reset the stream continues live");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(4))), "after the reset the stream continues live");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
         });
     }
@@ -295,7 +295,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape(SseStream.RetryFrame)), "the first frame");
+            Assert.That(Describe.Escape(retry), Is.EqualTo(Describe.Escape(SseStream.RetryFrame)), "the first frame");
             Assert.That(ids, Is.EqualTo(Enumerable.Range(Anchor + 1, Total - Anchor)), $"ids {Anchor + 1}..{Total}, no gap, no duplicate");
             Assert.That(server.Logs.Errors, Is.Empty, "no unexpected fault logged");
         });
@@ -372,13 +372,13 @@ public sealed class ReplayTests
         }
     }
 
-    private static List<string> Escape(IEnumerable<string> frames) => frames.Select(RawClient.Escape).ToList();
+    private static List<string> Escape(IEnumerable<string> frames) => frames.Select(Describe.Escape).ToList();
 
     private static int ParseNumericId(string frame)
     {
         if (!frame.StartsWith("id: ", StringComparison.Ordinal))
         {
-            Assert.Fail($"expected a frame starting with 'id: ', arrived: '{RawClient.Escape(frame[..Math.Min(frame.Length, 80)])}'");
+            Assert.Fail($"expected a frame starting with 'id: ', arrived: '{Describe.Escape(frame[..Math.Min(frame.Length, 80)])}'");
         }
 
         int end = frame.IndexOf('\n', StringComparison.Ordinal);
@@ -387,7 +387,7 @@ public sealed class ReplayTests
 
     private static void AssertResetFrame(string frame)
     {
-        string raw = RawClient.Escape(frame);
+        string raw = Describe.Escape(frame);
         Assert.Multiple(() =>
         {
             Assert.That(frame, Does.StartWith("event: reset\n"), $"the first frame is a reset: '{raw}'");

@@ -27,7 +27,7 @@ internal static class SseStream
             string header = lastEventIdHeader is null ? "" : $"Last-Event-ID: {lastEventIdHeader}\r\n";
             await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: test\r\n{header}\r\n");
             var head = await client.ReadResponseAsync(expectBody: false, timeout);
-            Assert.That(head.Status, Is.EqualTo(200), $"GET {target}: {RawClient.Escape(head.RawHead)}");
+            Assert.That(head.Status, Is.EqualTo(200), $"GET {target}: {Describe.Escape(head.RawHead)}");
             string firstFrame = await client.ReadUntilAsync("\n\n", timeout);
             return (client, head, firstFrame);
         }
@@ -55,7 +55,7 @@ internal static class SseStream
                     Assert.That(head.Headers.GetValueOrDefault("Content-Type"), Is.EqualTo(expectedContentType), $"head: {head.RawHead}");
                 }
 
-                Assert.That(RawClient.Escape(firstFrame), Is.EqualTo(RawClient.Escape(RetryFrame)), $"the first frame of GET {target}");
+                Assert.That(Describe.Escape(firstFrame), Is.EqualTo(Describe.Escape(RetryFrame)), $"the first frame of GET {target}");
             });
             return client;
         }

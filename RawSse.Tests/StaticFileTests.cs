@@ -35,7 +35,7 @@ public sealed class StaticFileTests
             Assert.That(response.StatusLine, Is.EqualTo("HTTP/1.1 200 OK"), response.RawHead);
             Assert.That(Header(response, "Content-Type"), Is.EqualTo("text/html; charset=utf-8"), response.RawHead);
             Assert.That(Header(response, "Content-Length"), Is.EqualTo(expectedBody.Length.ToString(CultureInfo.InvariantCulture)), response.RawHead);
-            Assert.That(response.Body, Is.EqualTo(expectedBody), $"body arrived as '{RawClient.Escape(response.BodyText)}'");
+            Assert.That(response.Body, Is.EqualTo(expectedBody), $"body arrived as '{Describe.Escape(response.BodyText)}'");
             Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
             Assert.That(TryParseHttpDate(Header(response, "Last-Modified"), out var lastModified), Is.True,
                 $"Last-Modified is not an IMF-fixdate: {response.RawHead}");
@@ -88,7 +88,7 @@ public sealed class StaticFileTests
         // Assert
         Assert.That(head.Status, Is.EqualTo(200), head.RawHead);
         Assert.That(nextHead, Does.StartWith("HTTP/1.1 200 OK\r\n"),
-            "the GET's status line should follow the HEAD's blank line directly; arrived: " + RawClient.Escape(nextHead));
+            "the GET's status line should follow the HEAD's blank line directly; arrived: " + Describe.Escape(nextHead));
         var body = await client.ReadUntilAsync("<p>hello</p>\n");
         Assert.That(body, Is.EqualTo(IndexHtml));
     }
@@ -805,7 +805,7 @@ public sealed class StaticFileTests
         await client.SendAsync(Request("GET", target, "Connection: close\r\n"));
         var raw = Encoding.Latin1.GetString(await client.ReadToEndAsync());
         int end = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        Assert.That(end, Is.GreaterThan(0), $"no complete response head for '{target}'; arrived: '{RawClient.Escape(raw)}'");
+        Assert.That(end, Is.GreaterThan(0), $"no complete response head for '{target}'; arrived: '{Describe.Escape(raw)}'");
         var response = HttpResponse.ParseHead(raw[..(end + 4)]);
         response.Body = Encoding.Latin1.GetBytes(raw[(end + 4)..]);
         return (response, raw);
@@ -817,7 +817,7 @@ public sealed class StaticFileTests
         await client.SendAsync(Request("GET", "/probe-missing"));
         var head = await client.ReadUntilAsync("\r\n\r\n");
         Assert.That(head, Does.StartWith("HTTP/1.1 404 Not Found\r\n"),
-            $"after {after}, expected the next status line at once; arrived: '{RawClient.Escape(head)}'");
+            $"after {after}, expected the next status line at once; arrived: '{Describe.Escape(head)}'");
         await client.ReadUntilAsync("404 Not Found\n");
     }
 

@@ -45,11 +45,11 @@ public sealed class TopicTests
             Assert.That(DataOf(receivedAB), Is.EqualTo(new[] { "to-a", "to-b", "to-ab", Sentinel }), "stream on a and b: the a+b event once");
             Assert.That(DataOf(receivedDefault), Is.EqualTo(new[] { "to-default", Sentinel }), "stream on the default topic");
 
-            Assert.That(RawClient.Escape(receivedA), Is.EqualTo(Frames((toA, "to-a"), (toAB, "to-ab"), (end, Sentinel))), "stream on a, exact bytes");
-            Assert.That(RawClient.Escape(receivedB), Is.EqualTo(Frames((toB, "to-b"), (toAB, "to-ab"), (end, Sentinel))), "stream on b, exact bytes");
-            Assert.That(RawClient.Escape(receivedAB), Is.EqualTo(Frames((toA, "to-a"), (toB, "to-b"), (toAB, "to-ab"), (end, Sentinel))),
+            Assert.That(Describe.Escape(receivedA), Is.EqualTo(Frames((toA, "to-a"), (toAB, "to-ab"), (end, Sentinel))), "stream on a, exact bytes");
+            Assert.That(Describe.Escape(receivedB), Is.EqualTo(Frames((toB, "to-b"), (toAB, "to-ab"), (end, Sentinel))), "stream on b, exact bytes");
+            Assert.That(Describe.Escape(receivedAB), Is.EqualTo(Frames((toA, "to-a"), (toB, "to-b"), (toAB, "to-ab"), (end, Sentinel))),
                 "stream on a and b, exact bytes");
-            Assert.That(RawClient.Escape(receivedDefault), Is.EqualTo(Frames((toDefault, "to-default"), (end, Sentinel))), "default stream, exact bytes");
+            Assert.That(Describe.Escape(receivedDefault), Is.EqualTo(Frames((toDefault, "to-default"), (end, Sentinel))), "default stream, exact bytes");
         });
     }
 
@@ -70,7 +70,7 @@ public sealed class TopicTests
         string received = await ReadUntilSentinelAsync(stream);
 
         // Assert
-        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((once, "once"), (end, Sentinel))));
+        Assert.That(Describe.Escape(received), Is.EqualTo(Frames((once, "once"), (end, Sentinel))));
     }
 
     [Test]
@@ -89,7 +89,7 @@ public sealed class TopicTests
         string received = await ReadUntilSentinelAsync(stream);
 
         // Assert: topic names are compared exactly.
-        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((end, Sentinel))));
+        Assert.That(Describe.Escape(received), Is.EqualTo(Frames((end, Sentinel))));
     }
 
     [TestCase("?topic=")]
@@ -111,7 +111,7 @@ public sealed class TopicTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
             Assert.That(server.Hub.SubscriberCount, Is.Zero, "a refused stream subscribes to nothing");
         });
     }
@@ -131,7 +131,7 @@ public sealed class TopicTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
             Assert.That(server.Hub.SubscriberCount, Is.Zero, "a refused stream subscribes to nothing");
         });
     }
@@ -164,7 +164,7 @@ public sealed class TopicTests
         var response = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(200), $"a duplicate counts once, so this is 32 topics: {Describe(response)}");
+        Assert.That(response.Status, Is.EqualTo(200), $"a duplicate counts once, so this is 32 topics: {Describe.Response(response)}");
     }
 
     [TestCase("caf%C3%A9+au+lait", "topic=caf%C3%A9+au+lait", "café au lait")]
@@ -186,7 +186,7 @@ public sealed class TopicTests
         string received = await stream.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        Assert.That(RawClient.Escape(received), Is.EqualTo(Frames((id, "hello"))));
+        Assert.That(Describe.Escape(received), Is.EqualTo(Frames((id, "hello"))));
     }
 
     [Test]
@@ -215,7 +215,7 @@ public sealed class TopicTests
         var response = await client.ReadResponseAsync(timeout: ReadTimeout);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ public sealed class TopicTests
     private static async Task<string> PublishAsync(RawClient client, string body)
     {
         var response = await Publishing.SendAsync(client, body, ReadTimeout);
-        Assert.That(response.Status, Is.EqualTo(200), $"publish '{body}': {Describe(response)}");
+        Assert.That(response.Status, Is.EqualTo(200), $"publish '{body}': {Describe.Response(response)}");
         return response.BodyText;
     }
 
@@ -246,7 +246,5 @@ public sealed class TopicTests
         SseStream.Parse(streamText).Select(e => e.Data).ToList();
 
     private static string Frames(params (string Id, string Data)[] events) =>
-        RawClient.Escape(string.Concat(events.Select(e => $"id: {e.Id}\ndata: {e.Data}\n\n")));
-
-    private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
+        Describe.Escape(string.Concat(events.Select(e => $"id: {e.Id}\ndata: {e.Data}\n\n")));
 }
