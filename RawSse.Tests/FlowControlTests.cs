@@ -26,7 +26,7 @@ public sealed partial class FlowControlTests
         // Arrange
         var interval = TimeSpan.FromMilliseconds(200);
         await using var server = TestServer.Start(o => o.HeartbeatInterval = interval);
-        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: note when each of four heartbeats arrives.
@@ -56,7 +56,7 @@ public sealed partial class FlowControlTests
         // Arrange
         const int EventCount = 20;
         await using var server = TestServer.Start(o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200));
-        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: an event every 50 ms for about a second; the stream is never quiet for the heartbeat interval.
@@ -93,7 +93,7 @@ public sealed partial class FlowControlTests
     {
         // Arrange
         await using var server = TestServer.Start(o => o.HeartbeatInterval = TimeSpan.Zero);
-        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: this read is expected to reach its deadline.
@@ -136,18 +136,18 @@ public sealed partial class FlowControlTests
                 o.HeartbeatInterval = TimeSpan.Zero;
             },
             LogLevel.Warning);
-        var stalled = new List<TcpClient>();
+        var stalled = new List<RawClient>();
         var readers = new List<RawClient>();
         try
         {
             for (int i = 0; i < StalledCount; i++)
             {
-                stalled.Add(await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout));
+                stalled.Add(await RawClient.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout));
             }
 
             for (int i = 0; i < ReaderCount; i++)
             {
-                readers.Add(await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout));
+                readers.Add(await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout));
             }
 
             await server.WaitForSubscribersAsync(StalledCount + ReaderCount, SettleTimeout);
@@ -218,8 +218,8 @@ public sealed partial class FlowControlTests
                 o.ReplayCapacity = 16;
             },
             LogLevel.Warning);
-        using var stalled = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
-        using var reader = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var stalled = await RawClient.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
+        using var reader = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(2, SettleTimeout);
         var metrics = server.Server.Metrics;
 
@@ -254,7 +254,7 @@ public sealed partial class FlowControlTests
         long drops = metrics.Drops;
 
         // Now the stalled client reads: what its kernel buffers held, then the newest events from its queue.
-        var stalledText = await RawSocket.ReadUntilAsync(stalled.Client, Frame(published, payload), TimeSpan.FromSeconds(15));
+        var stalledText = await stalled.ReadUntilAsync(Frame(published, payload), TimeSpan.FromSeconds(15));
         var ids = IdLine().Matches(stalledText).Select(m => int.Parse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture)).ToList();
 
         // Assert
@@ -290,7 +290,7 @@ public sealed partial class FlowControlTests
                 o.ReplayCapacity = 0;
             },
             LogLevel.Warning);
-        using var stalled = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
+        using var stalled = await RawClient.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
         string payload = new('z', 64 * 1024);
 
@@ -342,9 +342,9 @@ public sealed partial class FlowControlTests
         listener.RecordObservableInstruments();
         var before = Snapshot(meterReadings);
 
-        using var a1 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
-        using var a2 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
-        using var b1 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=b", ReadTimeout);
+        using var a1 = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
+        using var a2 = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
+        using var b1 = await SseStream.OpenStreamAsync(server, "/sse?topic=b", ReadTimeout);
         await server.WaitForSubscribersAsync(3, SettleTimeout);
 
         // Act: 3 events to a (2 subscribers), 1 to b (1 subscriber): 7 deliveries.
@@ -359,7 +359,7 @@ public sealed partial class FlowControlTests
         string b1Got = await b1.ReadUntilAsync(SseStream.NumberedFrame(4), ReadTimeout);
 
         // A replay hit (event 3 replayed: the 8th delivery) on a stream that then closes cleanly.
-        using (var resumed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
+        using (var resumed = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
         {
             string replayed = await resumed.ReadUntilAsync("\n\n", ReadTimeout);
             Assert.That(Describe.Escape(replayed), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
@@ -368,7 +368,7 @@ public sealed partial class FlowControlTests
         }
 
         // A replay miss, on its own topic.
-        using var missed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=c", ReadTimeout, lastEventIdHeader: "nope");
+        using var missed = await SseStream.OpenStreamAsync(server, "/sse?topic=c", ReadTimeout, lastEventIdHeader: "nope");
         string reset = await missed.ReadUntilAsync("\n\n", ReadTimeout);
 
         // A malformed head: whitespace between a field name and its colon.

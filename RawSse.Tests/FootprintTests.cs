@@ -28,14 +28,14 @@ public sealed class FootprintTests
         var clients = new List<System.Net.Sockets.Socket>();
         try
         {
-            clients.Add(await OpenStreamAsync(server, request));
+            clients.Add(await OpenLeanStreamAsync(server, request));
             await server.WaitForSubscribersAsync(1, Timeout);
             long before = Heap.SettledBytes();
 
             // Act
             for (int i = 0; i < Streams; i++)
             {
-                clients.Add(await OpenStreamAsync(server, request));
+                clients.Add(await OpenLeanStreamAsync(server, request));
             }
 
             await server.WaitForSubscribersAsync(Streams + 1, Timeout);
@@ -72,13 +72,20 @@ public sealed class FootprintTests
         }
     }
 
-    private static async Task<System.Net.Sockets.Socket> OpenStreamAsync(TestServer server, byte[] request)
+    // A bare socket, not a RawClient: the heap measured here holds the client ends too, and a RawClient's buffers
+    // (the socket keeps the last one it read into) would count as kilobytes per stream.
+    private static async Task<System.Net.Sockets.Socket> OpenLeanStreamAsync(TestServer server, byte[] request)
     {
-        var socket = RawSocket.Create();
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(server.EndPoint);
-            await RawSocket.SendAllAsync(socket, request, CancellationToken.None);
+            using var deadline = new CancellationTokenSource(Timeout);
+            await socket.ConnectAsync(server.EndPoint, deadline.Token);
+            for (int sent = 0; sent < request.Length;)
+            {
+                sent += await socket.SendAsync(request.AsMemory(sent), System.Net.Sockets.SocketFlags.None, deadline.Token);
+            }
+
             await ReadHeadAsync(socket);
             return socket;
         }

@@ -26,7 +26,7 @@ public sealed class LimitsTests
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
     private static readonly IPAddress SecondLoopback = IPAddress.Parse("127.0.0.2");
 
-    private readonly List<Peer> _peers = [];
+    private readonly List<RawClient> _peers = [];
 
     [TearDown]
     public void ClosePeers()
@@ -51,7 +51,7 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync(line + "Host: x\r\n\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
@@ -72,8 +72,8 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync(RequestLineOfExactly(DefaultMaxRequestLineBytes + 1) + "Host: x\r\n\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 414, "URI Too Long");
@@ -90,8 +90,8 @@ public sealed class LimitsTests
 
         // Act: 100 bytes of request line and no LF: the limit must be enforced on what is buffered.
         await peer.SendAsync("GET /" + new string('a', 95));
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 414, "URI Too Long");
@@ -108,7 +108,7 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET / HTTP/1.1\r\n" + headers);
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
@@ -128,8 +128,8 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderSectionOfExactly(DefaultMaxRequestHeadersBytes + 1));
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
@@ -146,8 +146,8 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + new string('a', 300));
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
@@ -163,7 +163,7 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderFields(DefaultMaxRequestHeaderCount) + "\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
 
         // Assert
         Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
@@ -179,8 +179,8 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderFields(DefaultMaxRequestHeaderCount + 1) + "\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
@@ -196,8 +196,8 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET / HTTP/1.1\r\n" + HeaderFields(4) + "\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 431, "Request Header Fields Too Large");
@@ -219,9 +219,9 @@ public sealed class LimitsTests
 
         // Act: the slowloris attack itself, one byte of a header field that never ends every 100 ms.
         var drip = DripAsync(peer, "X-Slow: " + new string('a', 200), TimeSpan.FromMilliseconds(100), stopDripping.Token);
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
         var answeredAfter = clock.Elapsed;
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
         var closedAfter = clock.Elapsed;
         await stopDripping.CancelAsync();
         await drip;
@@ -247,9 +247,9 @@ public sealed class LimitsTests
         // Act
         var clock = Stopwatch.StartNew();
         var peer = await ConnectAsync(server);
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
         var answeredAfter = clock.Elapsed;
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 408, "Request Timeout");
@@ -265,11 +265,11 @@ public sealed class LimitsTests
         await using var server = TestServer.Start(o => o.KeepAliveTimeout = TimeSpan.FromMilliseconds(500));
         var peer = await ConnectAsync(server);
         await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
         var idle = Stopwatch.StartNew();
 
         // Act
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
         var closedAfter = idle.Elapsed;
 
         // Assert
@@ -277,8 +277,8 @@ public sealed class LimitsTests
         {
             Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
             Assert.That(response.Headers.ContainsKey("Connection"), Is.False, $"a keep-alive response; got {Describe.Response(response)}");
-            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a quiet close (FIN); got {end}");
-            Assert.That(end.Rest, Is.Empty, $"no bytes at the keep-alive close; got {end}");
+            Assert.That(end.End, Is.EqualTo(ReadEnd.Eof), $"a quiet close (FIN); got {end}");
+            Assert.That(end.Bytes, Is.Empty, $"no bytes at the keep-alive close; got {end}");
             Assert.That(closedAfter, Is.InRange(TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(3)), "closed after idling for");
             Assert.That(server.Server.Metrics.Rejections(408), Is.Zero, "an idle keep-alive connection is not a timed-out request");
         });
@@ -296,7 +296,7 @@ public sealed class LimitsTests
             o.KeepAliveTimeout = TimeSpan.FromMilliseconds(300);
             o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
         });
-        var stream = await OpenStreamAsync(server);
+        var stream = await OpenTrackedStreamAsync(server);
 
         // Act: keep reading for 2 s; every read has a 1 s deadline, so a pause in the heartbeats fails the test.
         var clock = Stopwatch.StartNew();
@@ -330,13 +330,13 @@ public sealed class LimitsTests
     {
         // Arrange: one stream and four keep-alive connections, each with a request served.
         await using var server = TestServer.Start(o => o.MaxConnections = 5);
-        var stream = await OpenStreamAsync(server);
-        var plain = new List<Peer>();
+        var stream = await OpenTrackedStreamAsync(server);
+        var plain = new List<RawClient>();
         for (int i = 0; i < 4; i++)
         {
             var peer = await ConnectAsync(server);
             await peer.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-            var ok = await peer.ReadResponseAsync(IoTimeout);
+            var ok = await peer.ReadResponseAsync(timeout: IoTimeout);
             Assert.That(ok.Status, Is.EqualTo(200), Describe.Response(ok));
             plain.Add(peer);
         }
@@ -347,8 +347,8 @@ public sealed class LimitsTests
         // Act
         var sixth = await ConnectAsync(server);
         await sixth.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        var refused = await sixth.ReadResponseAsync(IoTimeout);
-        var end = await sixth.ReadToEndAsync(IoTimeout);
+        var refused = await sixth.ReadResponseAsync(timeout: IoTimeout);
+        var end = await sixth.ReadEndAsync(IoTimeout);
         server.Hub.Publish(Hub.DefaultTopic, new SseEvent("after-refusal"));
         string frame = await stream.ReadUntilAsync("data: after-refusal\n\n", IoTimeout);
 
@@ -357,15 +357,15 @@ public sealed class LimitsTests
         bool freed = await Polling.UntilAsync(() => server.Server.ConnectionCount == 3, SettleTimeout);
         var fresh = await ConnectAsync(server);
         await fresh.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        var served = await fresh.ReadResponseAsync(IoTimeout);
+        var served = await fresh.ReadResponseAsync(timeout: IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
         {
             Assert.That(refused.StatusLine, Is.EqualTo("HTTP/1.1 503 Service Unavailable"), Describe.Response(refused));
             Assert.That(refused.Headers.ContainsKey("Retry-After"), Is.True, $"Retry-After expected; got {Describe.Response(refused)}");
-            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"close after the 503; got {end}");
-            Assert.That(end.Rest, Is.Empty, $"nothing after the 503; got {end}");
+            Assert.That(end.End, Is.EqualTo(ReadEnd.Eof), $"close after the 503; got {end}");
+            Assert.That(end.Bytes, Is.Empty, $"nothing after the 503; got {end}");
             Assert.That(frame, Does.EndWith("data: after-refusal\n\n"));
             Assert.That(freed, Is.True, $"expected 3 open connections after closing two, have {server.Server.ConnectionCount}");
             Assert.That(served.Status, Is.EqualTo(200), Describe.Response(served));
@@ -379,20 +379,20 @@ public sealed class LimitsTests
     {
         // Arrange
         await using var server = TestServer.Start(o => o.MaxStreamsPerAddress = 2);
-        var first = await OpenStreamAsync(server);
-        _ = await OpenStreamAsync(server);
+        var first = await OpenTrackedStreamAsync(server);
+        _ = await OpenTrackedStreamAsync(server);
 
         // Act
         var third = await ConnectAsync(server);
         await third.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
-        var refused = await third.ReadResponseAsync(IoTimeout);
-        var otherAddress = await OpenStreamAsync(server, SecondLoopback);
+        var refused = await third.ReadResponseAsync(timeout: IoTimeout);
+        var otherAddress = await OpenTrackedStreamAsync(server, SecondLoopback);
         int openBefore = server.Server.ConnectionCount;
         first.Dispose();
         bool released = await Polling.UntilAsync(() => server.Server.ConnectionCount == openBefore - 1, SettleTimeout);
         var again = await ConnectAsync(server);
         await again.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
-        var accepted = await again.ReadResponseAsync(IoTimeout, expectBody: false);
+        var accepted = await again.ReadResponseAsync(expectBody: false, timeout: IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
@@ -416,7 +416,7 @@ public sealed class LimitsTests
         // Act
         for (int i = 0; i < 10; i++)
         {
-            _ = await OpenStreamAsync(server);
+            _ = await OpenTrackedStreamAsync(server);
         }
 
         // Assert
@@ -476,8 +476,8 @@ public sealed class LimitsTests
 
         // Act
         await SendAsync(peer, head, byteByByte);
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, status, reason: null);
@@ -494,7 +494,7 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync("GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
@@ -515,7 +515,7 @@ public sealed class LimitsTests
 
         // Act
         await SendAsync(peer, "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", byteByByte);
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
@@ -539,13 +539,13 @@ public sealed class LimitsTests
 
         // Act: the head and the start of the body, then the 413, then the rest of the body as a client that does not listen would.
         await peer.SendAsync(PublishHead(body.Length) + Encoding.ASCII.GetString(body, 0, 8 * 1024));
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
         for (int sent = 8 * 1024; sent < body.Length; sent += 16 * 1024)
         {
             await peer.SendAsync(body.AsMemory(sent, Math.Min(16 * 1024, body.Length - sent)));
         }
 
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 413, "Content Too Large");
@@ -562,8 +562,8 @@ public sealed class LimitsTests
 
         // Act
         await peer.SendAsync(PublishHead(2048) + new string('x', 2048));
-        var response = await peer.ReadResponseAsync(IoTimeout);
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         AssertRejectedThenClosed(response, end, 413, "Content Too Large");
@@ -586,7 +586,7 @@ public sealed class LimitsTests
         const int chunks = 10;
         byte[] chunk = Encoding.ASCII.GetBytes(new string('x', 1024));
         await peer.SendAsync(PublishHead(chunks * chunk.Length));
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
 
         // Act
         var clock = Stopwatch.StartNew();
@@ -606,14 +606,14 @@ public sealed class LimitsTests
         }
 
         var failedAfter = clock.Elapsed;
-        var end = await peer.ReadToEndAsync(IoTimeout);
+        var end = await peer.ReadEndAsync(IoTimeout);
 
         // Assert
         Assert.Multiple(() =>
         {
             Assert.That(response.Status, Is.EqualTo(413), Describe.Response(response));
             Assert.That(failure, Is.Null, $"the body send failed after {sentChunks} of {chunks} chunks, {failedAfter.TotalMilliseconds:F0} ms after the 413: {failure?.Message}");
-            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a clean close after the 413; got {end}");
+            Assert.That(end.End, Is.EqualTo(ReadEnd.Eof), $"a clean close after the 413; got {end}");
         });
         await AssertCleanAfterCloseAsync(server);
     }
@@ -633,9 +633,9 @@ public sealed class LimitsTests
         // Act
         foreach (string head in heads)
         {
-            using var peer = await Peer.ConnectAsync(server.EndPoint);
+            using var peer = await RawClient.ConnectAsync(server.EndPoint);
             await peer.SendAsync(head);
-            var response = await peer.ReadResponseAsync(IoTimeout);
+            var response = await peer.ReadResponseAsync(timeout: IoTimeout);
             Assert.That(response.Status, Is.EqualTo(400), $"for '{Describe.Escape(head)}': {Describe.Response(response)}");
         }
 
@@ -712,7 +712,7 @@ public sealed class LimitsTests
             o.ShutdownTimeout = TimeSpan.Zero; // should the connection leak, the stop gives up sooner and the test stays short
         });
         await File.WriteAllBytesAsync(Path.Combine(server.Root, "big.bin"), new byte[fileLength]);
-        var peer = await ConnectAsync(server, receiveBufferSize: 4096, startReading: false);
+        var peer = await ConnectAsync(server, receiveBufferSize: 4096);
 
         // Act
         await peer.SendAsync("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -720,8 +720,7 @@ public sealed class LimitsTests
         var clock = Stopwatch.StartNew();
         bool aborted = await Polling.UntilAsync(() => server.Server.ConnectionCount == 0, abortDeadline);
         var abortedAfter = clock.Elapsed;
-        peer.StartReading();
-        var end = await peer.ReadToEndAsync(TimeSpan.FromSeconds(10));
+        var end = await peer.ReadEndAsync(TimeSpan.FromSeconds(10));
 
         // Assert
         Assert.Multiple(() =>
@@ -729,35 +728,29 @@ public sealed class LimitsTests
             Assert.That(accepted, Is.True, "the connection was accepted");
             Assert.That(aborted, Is.True, $"expected the stalled connection to be aborted and gone within {abortDeadline.TotalSeconds} s; {server.Server.ConnectionCount} still open");
             Assert.That(abortedAfter, Is.LessThan(abortDeadline), "aborted after");
-            Assert.That(end.Ending, Is.AnyOf(Ending.Eof, Ending.Reset), $"the connection ends; got {end.Ending} after {end.Length} bytes");
-            Assert.That(end.Length, Is.LessThan(fileLength), "bytes received: the response was cut, not completed");
+            Assert.That(end.End, Is.AnyOf(ReadEnd.Eof, ReadEnd.Reset), $"the connection ends; got {end.End} after {end.Bytes.Length} bytes");
+            Assert.That(end.Bytes.Length, Is.LessThan(fileLength), "bytes received: the response was cut, not completed");
         });
         await AssertCleanAfterCloseAsync(server);
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------
 
-    private async Task<Peer> ConnectAsync(TestServer server, IPAddress? bindTo = null, int? receiveBufferSize = null, bool startReading = true)
+    private async Task<RawClient> ConnectAsync(TestServer server, IPAddress? bindTo = null, int receiveBufferSize = 0)
     {
-        var peer = await Peer.ConnectAsync(server.EndPoint, bindTo, receiveBufferSize, startReading);
-        _peers.Add(peer);
-        return peer;
+        return Track(await RawClient.ConnectAsync(server.EndPoint, bindTo, receiveBufferSize, IoTimeout));
     }
 
-    /// <summary>Opens <c>/sse</c>, reads the head and the retry frame, and waits until the hub has the subscriber.</summary>
-    private async Task<Peer> OpenStreamAsync(TestServer server, IPAddress? bindTo = null)
+    /// <summary>Closes <paramref name="client"/> at the test's end (or at <see cref="AssertCleanAfterCloseAsync"/>).</summary>
+    private RawClient Track(RawClient client)
     {
-        int before = server.Hub.SubscriberCount;
-        var peer = await ConnectAsync(server, bindTo);
-        await peer.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
-        var head = await peer.ReadResponseAsync(IoTimeout, expectBody: false);
-        Assert.That(head.Status, Is.EqualTo(200), $"stream from {peer.LocalAddress}: {Describe.Response(head)}");
-        string retry = await peer.ReadUntilAsync("\n\n", IoTimeout);
-        Assert.That(Describe.Escape(retry), Is.EqualTo(Describe.Escape("retry: 2000\n\n")));
-        bool subscribed = await Polling.UntilAsync(() => server.Hub.SubscriberCount == before + 1, SettleTimeout);
-        Assert.That(subscribed, Is.True, $"expected {before + 1} subscribers, have {server.Hub.SubscriberCount}");
-        return peer;
+        _peers.Add(client);
+        return client;
     }
+
+    /// <summary>Opens <c>/sse</c> (from <paramref name="bindTo"/> when given) and waits until the hub has the subscriber.</summary>
+    private async Task<RawClient> OpenTrackedStreamAsync(TestServer server, IPAddress? bindTo = null) =>
+        Track(await SseStream.OpenStreamAsync(server, "/sse", IoTimeout, source: bindTo, waitForSubscriber: true));
 
     /// <summary>Closes every client, then: every connection gone from the server, and no Error-level log entry.</summary>
     private async Task AssertCleanAfterCloseAsync(TestServer server)
@@ -771,7 +764,7 @@ public sealed class LimitsTests
         });
     }
 
-    private static void AssertRejectedThenClosed(HttpResponse response, End end, int status, string? reason)
+    private static void AssertRejectedThenClosed(HttpResponse response, ConnectionEnd end, int status, string? reason)
     {
         Assert.Multiple(() =>
         {
@@ -782,12 +775,12 @@ public sealed class LimitsTests
             }
 
             Assert.That(response.Headers.GetValueOrDefault("Connection"), Is.EqualTo("close"), $"Connection: close expected; got {Describe.Response(response)}");
-            Assert.That(end.Ending, Is.EqualTo(Ending.Eof), $"a clean close (FIN) after the {status}; got {end}");
-            Assert.That(end.Rest, Is.Empty, $"nothing after the {status} response; got {end}");
+            Assert.That(end.End, Is.EqualTo(ReadEnd.Eof), $"a clean close (FIN) after the {status}; got {end}");
+            Assert.That(end.Bytes, Is.Empty, $"nothing after the {status} response; got {end}");
         });
     }
 
-    private static async Task SendAsync(Peer peer, string text, bool byteByByte)
+    private static async Task SendAsync(RawClient peer, string text, bool byteByByte)
     {
         if (!byteByByte)
         {
@@ -801,7 +794,7 @@ public sealed class LimitsTests
         }
     }
 
-    private static async Task DripAsync(Peer peer, string text, TimeSpan interval, CancellationToken cancellationToken)
+    private static async Task DripAsync(RawClient peer, string text, TimeSpan interval, CancellationToken cancellationToken)
     {
         try
         {
@@ -822,9 +815,9 @@ public sealed class LimitsTests
 
     private static async Task SendOneMalformedAsync(TestServer server)
     {
-        using var peer = await Peer.ConnectAsync(server.EndPoint);
+        using var peer = await RawClient.ConnectAsync(server.EndPoint);
         await peer.SendAsync("GET / HTTP/1.1\r\nHost : x\r\n\r\n");
-        var response = await peer.ReadResponseAsync(IoTimeout);
+        var response = await peer.ReadResponseAsync(timeout: IoTimeout);
         Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
     }
 
@@ -887,245 +880,4 @@ public sealed class LimitsTests
 
     private static string PublishHead(int contentLength) =>
         $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: {Publishing.FormContentType}\r\nContent-Length: {contentLength.ToString(CultureInfo.InvariantCulture)}\r\n\r\n";
-
-    private enum Ending
-    {
-        StillOpen,
-        Eof,
-        Reset,
-        ClosedHere,
-    }
-
-    /// <summary>How a connection ended and what arrived before the end that no read had taken.</summary>
-    private readonly record struct End(Ending Ending, string Rest, long Length)
-    {
-        public override string ToString() =>
-            $"{Ending} after {Length} unread bytes{(Rest.Length == 0 ? "" : $": '{Describe.Escape(Rest[..Math.Min(Rest.Length, 200)])}'")}";
-    }
-
-    /// <summary>
-    /// A loopback client that can bind its source address and size its receive buffer before it connects. A pump
-    /// reads everything into a buffer as it arrives and notes how the connection ended (FIN, reset), so every read
-    /// below is a wait on that buffer with a deadline and no socket operation is ever cancelled half-way.
-    /// </summary>
-    private sealed class Peer : IDisposable
-    {
-        private readonly Socket _socket;
-        private readonly Lock _lock = new();
-        private readonly MemoryStream _received = new();  // guarded by _lock
-        private int _consumed;                            // guarded by _lock
-        private Ending _ending = Ending.StillOpen;        // guarded by _lock
-        private TaskCompletionSource _arrival = NewSignal(); // guarded by _lock: completed and replaced on each arrival
-        private int _reading;
-
-        private Peer(Socket socket)
-        {
-            _socket = socket;
-        }
-
-        public IPAddress LocalAddress => ((IPEndPoint)_socket.LocalEndPoint!).Address;
-
-        public static async Task<Peer> ConnectAsync(IPEndPoint server, IPAddress? bindTo = null, int? receiveBufferSize = null, bool startReading = true)
-        {
-            var socket = RawSocket.Create(bindTo, receiveBufferSize ?? 0);
-            try
-            {
-                await socket.ConnectAsync(server).WaitAsync(IoTimeout);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-
-            var peer = new Peer(socket);
-            if (startReading)
-            {
-                peer.StartReading();
-            }
-
-            return peer;
-        }
-
-        public void StartReading()
-        {
-            if (Interlocked.Exchange(ref _reading, 1) == 0)
-            {
-                _ = PumpAsync();
-            }
-        }
-
-        public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
-
-        public async Task SendAsync(ReadOnlyMemory<byte> bytes)
-        {
-            while (!bytes.IsEmpty)
-            {
-                int sent = await _socket.SendAsync(bytes, SocketFlags.None).AsTask().WaitAsync(IoTimeout);
-                bytes = bytes[sent..];
-            }
-        }
-
-        /// <summary>Takes everything up to and including <paramref name="marker"/>; fails with what arrived if it does not within <paramref name="timeout"/>.</summary>
-        public async Task<string> ReadUntilAsync(string marker, TimeSpan timeout)
-        {
-            byte[] wanted = Encoding.Latin1.GetBytes(marker);
-            int found = -1;
-            bool ready = await WaitAsync(() => (found = Unconsumed().IndexOf(wanted)) >= 0, timeout);
-            lock (_lock)
-            {
-                if (!ready)
-                {
-                    throw new TimeoutException(
-                        $"expected '{Describe.Escape(marker)}' within {timeout.TotalSeconds:F1} s; connection {_ending}; arrived: '{Describe.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
-                }
-
-                return Take(found + wanted.Length);
-            }
-        }
-
-        /// <summary>Reads one response head and, when <paramref name="expectBody"/>, its Content-Length body.</summary>
-        public async Task<HttpResponse> ReadResponseAsync(TimeSpan timeout, bool expectBody = true)
-        {
-            var clock = Stopwatch.StartNew();
-            var response = HttpResponse.ParseHead(await ReadUntilAsync("\r\n\r\n", timeout));
-            if (!expectBody || !response.Headers.TryGetValue("content-length", out var text))
-            {
-                return response;
-            }
-
-            int length = int.Parse(text, CultureInfo.InvariantCulture);
-            var left = timeout - clock.Elapsed;
-            bool ready = await WaitAsync(() => Unconsumed().Length >= length, left > TimeSpan.Zero ? left : TimeSpan.Zero);
-            lock (_lock)
-            {
-                if (!ready)
-                {
-                    throw new TimeoutException(
-                        $"expected a {length}-byte body after '{Describe.Escape(response.RawHead)}'; connection {_ending}; arrived: '{Describe.Escape(Encoding.Latin1.GetString(Unconsumed()))}'");
-                }
-
-                response.Body = Encoding.Latin1.GetBytes(Take(length));
-            }
-
-            return response;
-        }
-
-        /// <summary>Waits for the connection to end; returns how, and whatever arrived that no read took.</summary>
-        public async Task<End> ReadToEndAsync(TimeSpan timeout)
-        {
-            await WaitAsync(() => false, timeout);
-            lock (_lock)
-            {
-                int length = Unconsumed().Length;
-                return new End(_ending, Take(length), length);
-            }
-        }
-
-        public void Dispose() => _socket.Dispose();
-
-        private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        // Under _lock.
-        private ReadOnlySpan<byte> Unconsumed() => _received.GetBuffer().AsSpan(_consumed, (int)_received.Length - _consumed);
-
-        // Under _lock.
-        private string Take(int count)
-        {
-            string text = Encoding.Latin1.GetString(Unconsumed()[..count]);
-            _consumed += count;
-            return text;
-        }
-
-        /// <summary>True once <paramref name="ready"/> (checked under the lock) holds; false when the connection ended first or the time ran out.</summary>
-        private async Task<bool> WaitAsync(Func<bool> ready, TimeSpan timeout)
-        {
-            var clock = Stopwatch.StartNew();
-            while (true)
-            {
-                Task arrival;
-                lock (_lock)
-                {
-                    if (ready())
-                    {
-                        return true;
-                    }
-
-                    if (_ending != Ending.StillOpen)
-                    {
-                        return false;
-                    }
-
-                    arrival = _arrival.Task;
-                }
-
-                var left = timeout - clock.Elapsed;
-                if (left <= TimeSpan.Zero)
-                {
-                    return false;
-                }
-
-                try
-                {
-                    await arrival.WaitAsync(left);
-                }
-                catch (TimeoutException)
-                {
-                    return false;
-                }
-            }
-        }
-
-        private async Task PumpAsync()
-        {
-            var buffer = new byte[64 * 1024];
-            Ending ending;
-            try
-            {
-                while (true)
-                {
-                    int n = await _socket.ReceiveAsync(buffer, SocketFlags.None);
-                    if (n == 0)
-                    {
-                        ending = Ending.Eof;
-                        break;
-                    }
-
-                    lock (_lock)
-                    {
-                        _received.Write(buffer, 0, n);
-                    }
-
-                    Signal();
-                }
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
-            {
-                ending = Ending.Reset;
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                ending = Ending.ClosedHere;
-            }
-
-            lock (_lock)
-            {
-                _ending = ending;
-            }
-
-            Signal();
-        }
-
-        private void Signal()
-        {
-            TaskCompletionSource arrival;
-            lock (_lock)
-            {
-                arrival = _arrival;
-                _arrival = NewSignal();
-            }
-
-            arrival.TrySetResult();
-        }
-    }
 }

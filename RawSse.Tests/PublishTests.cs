@@ -25,7 +25,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -47,7 +47,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -68,7 +68,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -88,7 +88,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -110,7 +110,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act: "a\nb\r\nc\rd", percent-encoded.
@@ -182,7 +182,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -446,7 +446,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -558,7 +558,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act: the attempt, then a legitimate sentinel; whatever the stream receives up to the sentinel is all that got through.
@@ -582,7 +582,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
         var attempts = ForgeryAttempts().Select(c => (string)c.Arguments[0]!).ToList();
 
@@ -646,22 +646,6 @@ public sealed class PublishTests
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------
-
-    /// <summary>Opens <c>/sse?topic=</c>, reads the head and the retry frame, and waits until the hub has the subscriber.</summary>
-    private static async Task<RawClient> OpenStreamAsync(TestServer server, string topic)
-    {
-        var client = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={Uri.EscapeDataString(topic)}", ReadTimeout);
-        try
-        {
-            await server.WaitForSubscribersAsync(1, SettleTimeout, topic);
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
 
     private static Task<HttpResponse> PublishAsync(RawClient client, string body, string? authorization = null, string? contentType = Publishing.FormContentType) =>
         Publishing.SendAsync(client, body, ReadTimeout, authorization, contentType);

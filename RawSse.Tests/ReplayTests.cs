@@ -12,6 +12,8 @@ namespace RawSse.Tests;
 [TestFixture]
 public sealed class ReplayTests
 {
+    private const string EventStream = "text/event-stream";
+
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
 
@@ -23,7 +25,7 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 10);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "4");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "4", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -46,7 +48,7 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 10);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a&lastEventId=4");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a&lastEventId=4", ReadTimeout, expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -67,7 +69,7 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 10);
 
         // Act: the header says 7, the query says 4.
-        using var client = await OpenStreamAsync(server, "/sse?topic=a&lastEventId=4", lastEventIdHeader: "7");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a&lastEventId=4", ReadTimeout, lastEventIdHeader: "7", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 3, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -91,7 +93,7 @@ public sealed class ReplayTests
         }
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "x1");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "x1", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 2, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("data-x4", id: "x4"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -118,7 +120,7 @@ public sealed class ReplayTests
         server.Hub.Publish("b", new SseEvent("b3"));
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a&topic=b", lastEventIdHeader: "1");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a&topic=b", ReadTimeout, lastEventIdHeader: "1", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish(["b", "a"], new SseEvent("live"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -148,7 +150,7 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 20);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "2");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e21"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -171,7 +173,7 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 5);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "nope");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "nope", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e6"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -198,8 +200,8 @@ public sealed class ReplayTests
 
         // Act
         using var client = asHeader
-            ? await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: longId)
-            : await OpenStreamAsync(server, "/sse?topic=a&lastEventId=" + longId);
+            ? await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: longId, expectedContentType: EventStream)
+            : await SseStream.OpenStreamAsync(server, "/sse?topic=a&lastEventId=" + longId, ReadTimeout, expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e6"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -219,13 +221,13 @@ public sealed class ReplayTests
     {
         // Arrange: a live subscriber keeps the topic alive while events pass through it unkept.
         await using var server = TestServer.Start(o => o.ReplayCapacity = 0);
-        using var watcher = await OpenStreamAsync(server, "/sse?topic=a");
+        using var watcher = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, expectedContentType: EventStream);
         await server.WaitForSubscribersAsync(1, SettleTimeout, topic: "a");
         PublishNumbered(server, "a", from: 1, to: 3);
         var seenLive = await SseStream.ReadFramesAsync(watcher, count: 3, ReadTimeout);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "2");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e4"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -397,8 +399,4 @@ public sealed class ReplayTests
             Assert.That(frame.IndexOf("\n\n", StringComparison.Ordinal), Is.EqualTo(frame.Length - 2), $"exactly one frame: '{raw}'");
         });
     }
-
-    /// <summary>Opens a stream and checks its head (200, text/event-stream) and that the retry frame comes first.</summary>
-    private static Task<RawClient> OpenStreamAsync(TestServer server, string target, string? lastEventIdHeader = null) =>
-        SseStream.OpenAtRetryAsync(server, target, ReadTimeout, lastEventIdHeader, expectedContentType: "text/event-stream");
 }

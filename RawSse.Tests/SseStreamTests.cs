@@ -293,8 +293,8 @@ public sealed class SseStreamTests
         });
 
         // A tiny receive window, set before connecting so it is what the handshake advertises.
-        using var slow = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse", receiveBufferSize: 1024, ReadTimeout);
-        string slowHead = await RawSocket.ReadUntilAsync(slow.Client, "\r\n\r\n", ReadTimeout);
+        using var slow = await RawClient.ConnectStalledAsync(server.EndPoint, "/sse", receiveBufferSize: 1024, ReadTimeout);
+        string slowHead = await slow.ReadUntilAsync("\r\n\r\n", ReadTimeout);
         Assert.That(slowHead, Does.StartWith("HTTP/1.1 200 "), $"slow client's head: '{Describe.Escape(slowHead)}'");
 
         using var reader = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
@@ -351,8 +351,8 @@ public sealed class SseStreamTests
         // Act
         var clock = Stopwatch.StartNew();
         var stop = server.Server.StopAsync();
-        var restA = RawSocket.ReadToCleanEndAsync(a.Socket, deadline);
-        var restB = RawSocket.ReadToCleanEndAsync(b.Socket, deadline);
+        var restA = a.ReadToCleanEndAsync(deadline);
+        var restB = b.ReadToCleanEndAsync(deadline);
         await stop.WaitAsync(deadline);
         var stoppedAfter = clock.Elapsed;
         byte[] tailA = await restA;
@@ -379,7 +379,7 @@ public sealed class SseStreamTests
         // Act
         server.Hub.Publish(Hub.DefaultTopic, ev);
         var stop = server.Server.StopAsync();
-        byte[] tail = await RawSocket.ReadToCleanEndAsync(client.Socket, shutdownTimeout + TimeSpan.FromSeconds(2));
+        byte[] tail = await client.ReadToCleanEndAsync(shutdownTimeout + TimeSpan.FromSeconds(2));
         await stop.WaitAsync(shutdownTimeout + TimeSpan.FromSeconds(2));
 
         // Assert

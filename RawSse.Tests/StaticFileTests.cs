@@ -803,11 +803,12 @@ public sealed class StaticFileTests
     private static async Task<(HttpResponse Response, string Raw)> GetAndReadToCloseAsync(RawClient client, string target)
     {
         await client.SendAsync(Request("GET", target, "Connection: close\r\n"));
-        var raw = Encoding.Latin1.GetString(await client.ReadToEndAsync());
-        int end = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        byte[] bytes = await client.ReadToEndAsync();
+        var raw = Encoding.Latin1.GetString(bytes);
+        int end = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
         Assert.That(end, Is.GreaterThan(0), $"no complete response head for '{target}'; arrived: '{Describe.Escape(raw)}'");
-        var response = HttpResponse.ParseHead(raw[..(end + 4)]);
-        response.Body = Encoding.Latin1.GetBytes(raw[(end + 4)..]);
+        var response = HttpResponse.Parse(bytes.AsSpan(0, end + 4));
+        response.Body = bytes[(end + 4)..];
         return (response, raw);
     }
 

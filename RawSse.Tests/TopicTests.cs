@@ -18,10 +18,10 @@ public sealed class TopicTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var streamA = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
-        using var streamB = await SseStream.OpenAtRetryAsync(server, "/sse?topic=b", ReadTimeout);
-        using var streamAB = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a&topic=b", ReadTimeout);
-        using var streamDefault = await SseStream.OpenAtRetryAsync(server, "/sse", ReadTimeout);
+        using var streamA = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
+        using var streamB = await SseStream.OpenStreamAsync(server, "/sse?topic=b", ReadTimeout);
+        using var streamAB = await SseStream.OpenStreamAsync(server, "/sse?topic=a&topic=b", ReadTimeout);
+        using var streamDefault = await SseStream.OpenStreamAsync(server, "/sse", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 4, ("a", 2), ("b", 2), ("default", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -60,7 +60,7 @@ public sealed class TopicTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await SseStream.OpenAtRetryAsync(server, target, ReadTimeout);
+        using var stream = await SseStream.OpenStreamAsync(server, target, ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, ("a", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -78,7 +78,7 @@ public sealed class TopicTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, ("a", 1));
         using var publisher = await server.ConnectAsync();
 
@@ -144,7 +144,7 @@ public sealed class TopicTests
         var topics = Enumerable.Range(0, MaxTopicsPerStream).Select(i => $"t{i}").ToArray();
 
         // Act
-        using var stream = await SseStream.OpenAtRetryAsync(server, "/sse?" + string.Join('&', topics.Select(t => $"topic={t}")), ReadTimeout);
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?" + string.Join('&', topics.Select(t => $"topic={t}")), ReadTimeout);
 
         // Assert
         await WaitForSubscribersAsync(server, total: 1, topics.Select(t => (t, 1)).ToArray());
@@ -177,7 +177,7 @@ public sealed class TopicTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={streamTopic}", ReadTimeout);
+        using var stream = await SseStream.OpenStreamAsync(server, $"/sse?topic={streamTopic}", ReadTimeout);
         await WaitForSubscribersAsync(server, total: 1, (decoded, 1));
         using var publisher = await server.ConnectAsync();
 
@@ -197,7 +197,7 @@ public sealed class TopicTests
         string topic = new('t', 256);
 
         // Act
-        using var stream = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={topic}", ReadTimeout);
+        using var stream = await SseStream.OpenStreamAsync(server, $"/sse?topic={topic}", ReadTimeout);
 
         // Assert
         await WaitForSubscribersAsync(server, total: 1, (topic, 1));
