@@ -135,122 +135,44 @@ public sealed class StaticFileTests
         await AssertNoStrayBodyAsync(client, "304");
     }
 
-    [Test]
-    public async Task Get_IfNoneMatchStar_Returns304()
+    // One conditional GET of "/": {etag}, {lastModified} and {dayBefore} stand for the ETag, the Last-Modified and
+    // a day before it, as a first GET on the same connection answered them. Each case keeps its name as a test of its own.
+    [TestCase("If-None-Match: *", 304, TestName = "Get_IfNoneMatchStar_Returns304")]
+    [TestCase("If-None-Match: \"not-the-tag\"", 200, TestName = "Get_IfNoneMatchOtherETag_Returns200WithBody")]
+    [TestCase("If-None-Match: W/{etag}", 304, TestName = "Get_IfNoneMatchWeakFormOfSameTag_Returns304")] // RFC 9110 §13.1.2: the weak comparison
+    [TestCase("If-None-Match: \"other\", {etag} , \"third\"", 304, TestName = "Get_IfNoneMatchListContainingETag_Returns304")]
+    [TestCase("If-Modified-Since: {lastModified}", 304, TestName = "Get_IfModifiedSinceEqualToLastModified_Returns304")]
+    [TestCase("If-Modified-Since: {dayBefore}", 200, TestName = "Get_IfModifiedSinceOlderThanLastModified_Returns200")]
+    [TestCase("If-None-Match: \"stale\"\r\nIf-Modified-Since: {lastModified}", 200, TestName = "Get_IfNoneMatchMismatchWithIfModifiedSinceMatch_Returns200")] // RFC 9110 §13.2.2: If-Modified-Since is ignored
+    public async Task Get_ConditionalRequest_ExactStatus(string fields, int status)
     {
         // Arrange
         await using var server = TestServer.Start();
         using var client = await server.ConnectAsync();
+        if (fields.Contains('{', StringComparison.Ordinal))
+        {
+            var first = await GetAsync(client, "/");
+            Assert.That(TryParseHttpDate(Header(first, "Last-Modified"), out var lastModified), Is.True, first.RawHead);
+            fields = fields
+                .Replace("{etag}", Header(first, "ETag"), StringComparison.Ordinal)
+                .Replace("{lastModified}", Header(first, "Last-Modified"), StringComparison.Ordinal)
+                .Replace("{dayBefore}", lastModified.AddDays(-1).ToString("r", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        }
 
         // Act
-        await client.SendAsync(Request("GET", "/", "If-None-Match: *\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
+        await client.SendAsync(Request("GET", "/", fields + "\r\n"));
+        var response = await client.ReadResponseAsync(expectBody: status != 304);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(304), response.RawHead);
-        await AssertNoStrayBodyAsync(client, "304 for *");
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchOtherETag_Returns200WithBody()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-
-        // Act
-        await client.SendAsync(Request("GET", "/", "If-None-Match: \"not-the-tag\"\r\n"));
-        var response = await client.ReadResponseAsync();
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(200), response.RawHead);
-        Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchWeakFormOfSameTag_Returns304()
-    {
-        // Arrange: RFC 9110 §13.1.2 — If-None-Match uses the weak comparison.
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var etag = Header(await GetAsync(client, "/"), "ETag");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-None-Match: W/{etag}\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(304), $"sent W/{etag}; arrived: {response.RawHead}");
-        await AssertNoStrayBodyAsync(client, "304 for W/");
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchListContainingETag_Returns304()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var etag = Header(await GetAsync(client, "/"), "ETag");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-None-Match: \"other\", {etag} , \"third\"\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(304), response.RawHead);
-        await AssertNoStrayBodyAsync(client, "304 for a list");
-    }
-
-    [Test]
-    public async Task Get_IfModifiedSinceEqualToLastModified_Returns304()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var lastModified = Header(await GetAsync(client, "/"), "Last-Modified");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-Modified-Since: {lastModified}\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(304), $"sent If-Modified-Since: {lastModified}; arrived: {response.RawHead}");
-        await AssertNoStrayBodyAsync(client, "304 for If-Modified-Since");
-    }
-
-    [Test]
-    public async Task Get_IfModifiedSinceOlderThanLastModified_Returns200()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        Assert.That(TryParseHttpDate(Header(await GetAsync(client, "/"), "Last-Modified"), out var lastModified), Is.True);
-        var older = lastModified.AddDays(-1).ToString("r", CultureInfo.InvariantCulture);
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-Modified-Since: {older}\r\n"));
-        var response = await client.ReadResponseAsync();
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(200), $"sent If-Modified-Since: {older}; arrived: {response.RawHead}");
-        Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchMismatchWithIfModifiedSinceMatch_Returns200()
-    {
-        // Arrange: RFC 9110 §13.2.2 — when If-None-Match is present, If-Modified-Since is ignored.
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var lastModified = Header(await GetAsync(client, "/"), "Last-Modified");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-None-Match: \"stale\"\r\nIf-Modified-Since: {lastModified}\r\n"));
-        var response = await client.ReadResponseAsync();
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(200), response.RawHead);
-        Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
+        Assert.That(response.Status, Is.EqualTo(status), $"sent {Describe.Escape(fields)}; arrived: {response.RawHead}");
+        if (status == 304)
+        {
+            await AssertNoStrayBodyAsync(client, $"304 for {Describe.Escape(fields)}");
+        }
+        else
+        {
+            Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
+        }
     }
 
     // ---------------------------------------------------------------- content types
@@ -544,55 +466,44 @@ public sealed class StaticFileTests
 
     // ---------------------------------------------------------------- symlinks
 
-    [Test]
-    public async Task Get_SymlinkToFileOutsideRoot_Returns404()
+    // Each case keeps the name it had as a test of its own.
+    private static IEnumerable<TestCaseData> SymlinksOutOfRoot()
+    {
+        yield return new TestCaseData("link.txt", "secret file", "/link.txt").SetName("Get_SymlinkToFileOutsideRoot_Returns404");
+        yield return new TestCaseData("outside", "parent folder", "/outside/secret.txt").SetName("Get_SymlinkToDirectoryOutsideRoot_Returns404");
+
+        // "<parent>/public-evil" starts with the root's path "<parent>/public"; a bare prefix check would pass it.
+        yield return new TestCaseData("prefix.txt", "sibling folder's secret", "/prefix.txt").SetName("Get_SymlinkToSiblingFolderSharingRootPrefix_Returns404");
+    }
+
+    [TestCaseSource(nameof(SymlinksOutOfRoot))]
+    public async Task Get_SymlinkOutOfRoot_Returns404(string linkName, string pointsTo, string target)
     {
         // Arrange
         using var sandbox = new Sandbox();
-        File.CreateSymbolicLink(Path.Combine(sandbox.Root, "link.txt"), sandbox.SecretPath);
+        string link = Path.Combine(sandbox.Root, linkName);
+        switch (pointsTo)
+        {
+            case "secret file":
+                File.CreateSymbolicLink(link, sandbox.SecretPath);
+                break;
+            case "parent folder":
+                Directory.CreateSymbolicLink(link, sandbox.Parent);
+                break;
+            default:
+                File.CreateSymbolicLink(link, sandbox.SiblingSecretPath);
+                break;
+        }
+
         await using var server = TestServer.Start(o => o.Root = sandbox.Root);
         using var client = await server.ConnectAsync();
 
         // Act
-        var (response, raw) = await GetAndReadToCloseAsync(client, "/link.txt");
+        var (response, raw) = await GetAndReadToCloseAsync(client, target);
 
         // Assert
         Assert.That(response.Status, Is.EqualTo(404), response.RawHead);
-        Assert.That(raw, Does.Not.Contain(sandbox.Marker), "the symlink leaked the secret");
-    }
-
-    [Test]
-    public async Task Get_SymlinkToDirectoryOutsideRoot_Returns404()
-    {
-        // Arrange
-        using var sandbox = new Sandbox();
-        Directory.CreateSymbolicLink(Path.Combine(sandbox.Root, "outside"), sandbox.Parent);
-        await using var server = TestServer.Start(o => o.Root = sandbox.Root);
-        using var client = await server.ConnectAsync();
-
-        // Act
-        var (response, raw) = await GetAndReadToCloseAsync(client, "/outside/secret.txt");
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(404), response.RawHead);
-        Assert.That(raw, Does.Not.Contain(sandbox.Marker), "the directory symlink leaked the secret");
-    }
-
-    [Test]
-    public async Task Get_SymlinkToSiblingFolderSharingRootPrefix_Returns404()
-    {
-        // Arrange: "<parent>/public-evil" starts with the root's path "<parent>/public"; a bare prefix check would pass it.
-        using var sandbox = new Sandbox();
-        File.CreateSymbolicLink(Path.Combine(sandbox.Root, "prefix.txt"), sandbox.SiblingSecretPath);
-        await using var server = TestServer.Start(o => o.Root = sandbox.Root);
-        using var client = await server.ConnectAsync();
-
-        // Act
-        var (response, raw) = await GetAndReadToCloseAsync(client, "/prefix.txt");
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(404), response.RawHead);
-        Assert.That(raw, Does.Not.Contain(sandbox.Marker), "the sibling folder's secret leaked");
+        Assert.That(raw, Does.Not.Contain(sandbox.Marker), $"the symlink to the {pointsTo} leaked the secret");
     }
 
     [Test]
