@@ -102,25 +102,7 @@ public sealed class PublishTests
 
     // ---- authorisation --------------------------------------------------------------------------------
 
-    [Test]
-    public async Task Publish_TokenConfiguredNoAuthorization_Returns401WithBearerChallenge()
-    {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, Form(("topic", "a"), ("data", "x")));
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(401), Describe.Response(response));
-            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe.Response(response));
-            Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
-        });
-    }
-
+    [TestCase(null, TestName = "Publish_TokenConfiguredNoAuthorization_Returns401WithBearerChallenge")]
     [TestCase("Bearer wrong!")]
     [TestCase("Bearer s3creT")]
     [TestCase("Bearer s3cret-but-longer")]
@@ -128,7 +110,7 @@ public sealed class PublishTests
     [TestCase("Bearer ")]
     [TestCase("Basic s3cret")]
     [TestCase("s3cret")]
-    public async Task Publish_TokenConfiguredWrongCredentials_Returns401(string authorization)
+    public async Task Publish_TokenConfiguredWrongCredentials_Returns401(string? authorization)
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
