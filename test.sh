@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the solution with warnings as errors, runs every test, and ends with "N passed, N failed[, N skipped]".
 # Extra arguments go to `dotnet test` (for example: ./test.sh --filter "FullyQualifiedName~Static").
+# Categories: Browser (Chromium), Proxy (nginx), Timing (wall-clock timeouts and heartbeats). The core suite alone:
+#   ./test.sh --filter "TestCategory!=Browser&TestCategory!=Proxy"
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

@@ -13,6 +13,7 @@ namespace RawSse.Tests;
 /// a restarted server is resumed through Last-Event-ID with no gap, and the publish form reaches other pages.
 /// </summary>
 [TestFixture]
+[Category("Browser")]
 public sealed class BrowserTests
 {
     private const string ScreenshotCopy = "/tmp/rawsse-demo.png";
@@ -113,6 +114,7 @@ public sealed class BrowserTests
 
     [Test]
     [CancelAfter(30_000)]
+    [Category("Timing")]
     public async Task PublishForm_SubmittedInOnePage_TextAppearsInOtherPageWithinOneSecond()
     {
         // Arrange
@@ -153,6 +155,7 @@ public sealed class BrowserTests
 
     [Test]
     [CancelAfter(30_000)]
+    [Category("Timing")]
     public async Task PublishEndpoint_PostFromHttpClient_TextAppearsInPageWithinOneSecond()
     {
         // Arrange

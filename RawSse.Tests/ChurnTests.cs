@@ -22,7 +22,6 @@ public sealed class ChurnTests
     private const int Concurrency = 50;
     private const int FdMargin = 20;
     private const long HeapMarginBytes = 8 * 1024 * 1024;
-    private const int MaxHeadBytes = 16 * 1024;
 
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan CycleTimeout = TimeSpan.FromSeconds(10);
@@ -88,8 +87,7 @@ public sealed class ChurnTests
             o.MaxQueuedEvents = 100_000;
         }, LogLevel.Warning);
         int fdBefore = await WarmUpAsync(server);
-        var client = RawSocket.Create(receiveBufferSize: 8 * 1024);
-        await SubscribeAsync(client, server, "big", cancellationToken);
+        var client = await SubscribeAsync(server, "big", cancellationToken, receiveBufferSize: 8 * 1024);
         string data = new('x', 32 * 1024);
         long published = 0, received = 0;
         int resetDone = 0;
@@ -123,7 +121,7 @@ public sealed class ChurnTests
             readDeadline.CancelAfter(CycleTimeout);
             while (Interlocked.Read(ref received) < 1024 * 1024)
             {
-                int n = await client.ReceiveAsync(buffer, SocketFlags.None, readDeadline.Token);
+                int n = await client.ReceiveAsync(buffer, readDeadline.Token);
                 Assert.That(n, Is.GreaterThan(0), "the stream ended before the reset");
                 Interlocked.Add(ref received, n);
             }
@@ -133,7 +131,7 @@ public sealed class ChurnTests
         long unreadAtReset = Interlocked.Read(ref published) - Interlocked.Read(ref received);
 
         // Act
-        RawSocket.Reset(client);
+        client.Reset();
         Volatile.Write(ref resetDone, 1);
         bool released = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
         await publisher.WaitAsync(SettleTimeout, cancellationToken);
@@ -158,13 +156,12 @@ public sealed class ChurnTests
         // Arrange
         await using var server = TestServer.Start(configure: null, LogLevel.Warning);
         int fdBefore = await WarmUpAsync(server);
-        var client = RawSocket.Create();
-        await client.ConnectAsync(server.EndPoint, cancellationToken).AsTask().WaitAsync(ReadTimeout, cancellationToken);
+        var client = await RawClient.ConnectAsync(server.EndPoint, timeout: ReadTimeout, cancellationToken: cancellationToken);
 
         // Act: the request, then FIN at once; the client still reads.
-        await RawSocket.SendAllAsync(client, "GET /sse HTTP/1.1\r\nHost: half\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), cancellationToken);
-        client.Shutdown(SocketShutdown.Send);
-        var (end, bytes) = await RawSocket.ReadToEndAsync(client, ReadTimeout, cancellationToken);
+        await client.SendAsync("GET /sse HTTP/1.1\r\nHost: half\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), cancellationToken);
+        client.ShutdownSend();
+        var (end, bytes) = await client.ReadEndAsync(ReadTimeout, cancellationToken);
         string text = Encoding.UTF8.GetString(bytes);
         bool releasedWhileClientOpen = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
         client.Dispose();
@@ -174,10 +171,10 @@ public sealed class ChurnTests
         int headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         Assert.Multiple(() =>
         {
-            Assert.That(end, Is.EqualTo(ReadEnd.Eof), $"how the stream ended; received '{RawClient.Escape(text)}'");
+            Assert.That(end, Is.EqualTo(ReadEnd.Eof), $"how the stream ended; received '{Describe.Escape(text)}'");
             Assert.That(text, Does.StartWith("HTTP/1.1 200 "), "status line");
             Assert.That(text, Does.Contain("Content-Type: text/event-stream\r\n"), "a stream's head");
-            Assert.That(headEnd >= 0 ? RawClient.Escape(text[(headEnd + 4)..]) : "(no head)", Is.EqualTo(RawClient.Escape("retry: 2000\n\n")), "body before the end");
+            Assert.That(headEnd >= 0 ? Describe.Escape(text[(headEnd + 4)..]) : "(no head)", Is.EqualTo(Describe.Escape("retry: 2000\n\n")), "body before the end");
             Assert.That(server.Server.Metrics.Disconnects(DisconnectReason.ClientClosed), Is.EqualTo(1), "streams ended as client_closed");
             Assert.That(releasedWhileClientOpen, Is.True, $"subscribers={server.Hub.SubscriberCount}, connections={server.Server.ConnectionCount}");
             Assert.That(fdsBack, Is.True, $"open file descriptors: {fdBefore} before, {OpenFileDescriptors()} after");
@@ -191,31 +188,30 @@ public sealed class ChurnTests
     {
         // Arrange: two streams on one topic; one of them will talk where nothing is expected.
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var talker = RawSocket.Create();
-        using var quiet = RawSocket.Create();
-        foreach (var socket in new[] { talker, quiet })
+        using var talker = await RawClient.ConnectAsync(server.EndPoint, timeout: ReadTimeout, cancellationToken: cancellationToken);
+        using var quiet = await RawClient.ConnectAsync(server.EndPoint, timeout: ReadTimeout, cancellationToken: cancellationToken);
+        foreach (var client in new[] { talker, quiet })
         {
-            await socket.ConnectAsync(server.EndPoint, cancellationToken).AsTask().WaitAsync(ReadTimeout, cancellationToken);
-            await RawSocket.SendAllAsync(socket, "GET /sse?topic=t HTTP/1.1\r\nHost: junk\r\n\r\n"u8.ToArray(), cancellationToken);
-            await RawSocket.ReadUntilAsync(socket, "retry: 2000\n\n", ReadTimeout);
+            await client.SendAsync("GET /sse?topic=t HTTP/1.1\r\nHost: junk\r\n\r\n"u8.ToArray(), cancellationToken);
+            await client.ReadUntilAsync("retry: 2000\n\n", ReadTimeout);
         }
 
         // Act: a little (a request pipelined behind GET /sse is never answered, and is tolerated), then a flood.
-        await RawSocket.SendAllAsync(talker, "GET / HTTP/1.1\r\nHost: junk\r\n\r\n"u8.ToArray(), cancellationToken);
+        await talker.SendAsync("GET / HTTP/1.1\r\nHost: junk\r\n\r\n"u8.ToArray(), cancellationToken);
         server.Hub.Publish("t", new SseEvent("first"));
-        var first = await RawSocket.ReadUntilAsync(talker, "data: first\n\n", ReadTimeout);
+        var first = await talker.ReadUntilAsync("data: first\n\n", ReadTimeout);
         try
         {
-            await RawSocket.SendAllAsync(talker, new byte[256 * 1024], cancellationToken);
+            await talker.SendAsync(new byte[256 * 1024], cancellationToken);
         }
         catch (SocketException)
         {
             // The server closed the stream part way through the flood: what this test expects.
         }
 
-        var (end, _) = await RawSocket.ReadToEndAsync(talker, ReadTimeout, cancellationToken);
+        var (end, _) = await talker.ReadEndAsync(ReadTimeout, cancellationToken);
         server.Hub.Publish("t", new SseEvent("second"));
-        var second = await RawSocket.ReadUntilAsync(quiet, "data: second\n\n", ReadTimeout);
+        var second = await quiet.ReadUntilAsync("data: second\n\n", ReadTimeout);
 
         // Assert
         using (Assert.EnterMultipleScope())
@@ -232,6 +228,7 @@ public sealed class ChurnTests
 
     [Test]
     [CancelAfter(60_000)]
+    [Category("Timing")]
     public async Task Stream_ClientNeverReads_CutByWriteTimeoutAndReleasedWhileClientKeepsSocketOpen(CancellationToken cancellationToken)
     {
         // Arrange: queue limits high, so the write timeout, not the queue, has to cut the stream.
@@ -244,8 +241,7 @@ public sealed class ChurnTests
             o.MaxQueuedEvents = 100_000;
         }, LogLevel.Warning);
         int fdBefore = await WarmUpAsync(server);
-        var client = RawSocket.Create(receiveBufferSize: 4 * 1024);
-        await SubscribeAsync(client, server, "slow", cancellationToken); // reads the response head, and then never again
+        var client = await SubscribeAsync(server, "slow", cancellationToken, receiveBufferSize: 4 * 1024); // reads the response head, and then never again
         var data = new string('s', 64 * 1024);
         int published = 0;
         var stopwatch = Stopwatch.StartNew();
@@ -263,7 +259,7 @@ public sealed class ChurnTests
 
         var cutAfter = stopwatch.Elapsed;
         bool released = await Polling.UntilAsync(() => IsIdle(server), SettleTimeout);
-        bool clientStillOpen = !client.SafeHandle.IsClosed;
+        bool clientStillOpen = !client.Socket.SafeHandle.IsClosed;
         int fdWhileOpen = OpenFileDescriptors();
         client.Dispose();
         bool fdsBack = await Polling.UntilAsync(() => OpenFileDescriptors() <= fdBefore + FdMargin, SettleTimeout);
@@ -286,26 +282,25 @@ public sealed class ChurnTests
 
     [Test]
     [CancelAfter(60_000)]
+    [Category("Timing")]
     public async Task StopAsync_TwentySubscribersWithTickerOn_CompletesInTimeAndEveryClientReadsCleanEof(CancellationToken cancellationToken)
     {
         // Arrange
         const int Subscribers = 20;
         await using var server = TestServer.Start(o => o.TickInterval = TickInterval, LogLevel.Warning);
-        var clients = new List<Socket>();
+        var clients = new List<RawClient>();
         try
         {
             for (int i = 0; i < Subscribers; i++)
             {
-                var client = RawSocket.Create(source: Loopback.Sources[i % Loopback.Sources.Length]);
-                clients.Add(client);
-                await SubscribeAsync(client, server, Hub.DefaultTopic, cancellationToken);
+                clients.Add(await SubscribeAsync(server, Hub.DefaultTopic, cancellationToken, source: Loopback.Sources[i % Loopback.Sources.Length]));
             }
 
             bool subscribed = await Polling.UntilAsync(() => server.Hub.SubscriberCount == Subscribers, SettleTimeout);
             // Two ticks delivered to every stream: the writes are running when the stop begins.
             long deliveriesAtStart = server.Server.Metrics.Deliveries;
             bool ticking = await Polling.UntilAsync(() => server.Server.Metrics.Deliveries >= deliveriesAtStart + (2 * Subscribers), SettleTimeout);
-            var readers = clients.Select(c => RawSocket.ReadToEndAsync(c, TimeSpan.FromSeconds(10), cancellationToken)).ToArray();
+            var readers = clients.Select(c => c.ReadEndAsync(TimeSpan.FromSeconds(10), cancellationToken)).ToArray();
             var limit = server.Server.Options.ShutdownTimeout + TimeSpan.FromSeconds(1);
             var stopwatch = Stopwatch.StartNew();
 
@@ -326,7 +321,7 @@ public sealed class ChurnTests
                 for (int i = 0; i < results.Length; i++)
                 {
                     var (end, bytes) = results[i];
-                    string tail = RawClient.Escape(Encoding.UTF8.GetString(bytes[Math.Max(0, bytes.Length - 120)..]));
+                    string tail = Describe.Escape(Encoding.UTF8.GetString(bytes[Math.Max(0, bytes.Length - 120)..]));
                     Assert.That(end, Is.EqualTo(ReadEnd.Eof), $"client {i}: how its stream ended (…'{tail}')");
                     Assert.That(bytes.AsSpan().EndsWith("\n\n"u8), Is.True, $"client {i}: the stream ends after a whole frame (…'{tail}')");
                 }
@@ -374,7 +369,7 @@ public sealed class ChurnTests
                         failures.Enqueue($"cycle {i} (clean close): the server did not close within {CycleTimeout.TotalSeconds:F0} s of the client's FIN");
                     }
                 }
-                catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or InvalidDataException)
+                catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or InvalidDataException or TimeoutException or FormatException)
                 {
                     failures.Enqueue($"cycle {i} ({(clean ? "clean close" : "reset")}): {ex.GetType().Name}: {ex.Message}");
                 }
@@ -393,63 +388,41 @@ public sealed class ChurnTests
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(CycleTimeout);
-        using var socket = RawSocket.Create(source: source);
-        await socket.ConnectAsync(endPoint, deadline.Token);
-        await RawSocket.SendAllAsync(socket, "GET /sse HTTP/1.1\r\nHost: churn\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), deadline.Token);
-        string head = await ReadHeadAsync(socket, deadline.Token);
+        using var client = await RawClient.ConnectAsync(endPoint, source, cancellationToken: deadline.Token);
+        await client.SendAsync("GET /sse HTTP/1.1\r\nHost: churn\r\nAccept: text/event-stream\r\n\r\n"u8.ToArray(), deadline.Token);
+        string head = (await client.ReadResponseAsync(expectBody: false, CycleTimeout)).RawHead;
         if (!head.StartsWith("HTTP/1.1 200 ", StringComparison.Ordinal) || !head.Contains("Content-Type: text/event-stream\r\n", StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"not a stream's head: '{RawClient.Escape(head)}'");
+            throw new InvalidDataException($"not a stream's head: '{Describe.Escape(head)}'");
         }
 
         if (clean)
         {
             // Shutdown, not Close: closing with unread ticks in the receive buffer would send an RST.
-            socket.Shutdown(SocketShutdown.Send);
-            var (end, _) = await RawSocket.ReadToEndAsync(socket, CycleTimeout, deadline.Token);
-            return end;
+            client.ShutdownSend();
+            return (await client.ReadEndAsync(CycleTimeout, deadline.Token)).End;
         }
 
-        RawSocket.Reset(socket);
+        client.Reset();
         return ReadEnd.Eof;
     }
 
-    private static async Task SubscribeAsync(Socket client, TestServer server, string topic, CancellationToken cancellationToken)
+    /// <summary>Connects (from <paramref name="source"/>, with a small receive window when given), subscribes to <paramref name="topic"/>, and reads the response head; nothing after it.</summary>
+    private static async Task<RawClient> SubscribeAsync(TestServer server, string topic, CancellationToken cancellationToken, IPAddress? source = null, int receiveBufferSize = 0)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(ReadTimeout);
-        await client.ConnectAsync(server.EndPoint, deadline.Token);
-        await RawSocket.SendAllAsync(client, Encoding.ASCII.GetBytes($"GET /sse?topic={topic} HTTP/1.1\r\nHost: fault\r\nAccept: text/event-stream\r\n\r\n"), deadline.Token);
-        string head = await ReadHeadAsync(client, deadline.Token);
-        Assert.That(head, Does.StartWith("HTTP/1.1 200 ").And.Contain("text/event-stream"), "the stream's response head");
-        Assert.That(await Polling.UntilAsync(() => server.Hub.CountSubscribers(topic) >= 1, ReadTimeout), Is.True, $"subscribed to {topic}");
-    }
-
-    /// <summary>Reads until the blank line that ends a response head (whatever follows in the same read is dropped).</summary>
-    private static async Task<string> ReadHeadAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        var received = new MemoryStream();
-        var buffer = new byte[4096];
-        while (true)
+        var client = await RawClient.ConnectAsync(server.EndPoint, source, receiveBufferSize, ReadTimeout, cancellationToken);
+        try
         {
-            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-            if (n == 0)
-            {
-                throw new InvalidDataException($"closed before the response head ended: '{RawClient.Escape(Encoding.Latin1.GetString(received.ToArray()))}'");
-            }
-
-            received.Write(buffer, 0, n);
-            var data = received.GetBuffer().AsSpan(0, (int)received.Length);
-            int end = data.IndexOf("\r\n\r\n"u8);
-            if (end >= 0)
-            {
-                return Encoding.Latin1.GetString(data[..(end + 4)]);
-            }
-
-            if (data.Length > MaxHeadBytes)
-            {
-                throw new InvalidDataException("a response head longer than 16 KiB");
-            }
+            await client.SendAsync(Encoding.ASCII.GetBytes($"GET /sse?topic={topic} HTTP/1.1\r\nHost: fault\r\nAccept: text/event-stream\r\n\r\n"), cancellationToken);
+            var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
+            Assert.That(head.RawHead, Does.StartWith("HTTP/1.1 200 ").And.Contain("text/event-stream"), "the stream's response head");
+            Assert.That(await Polling.UntilAsync(() => server.Hub.CountSubscribers(topic) >= 1, ReadTimeout), Is.True, $"subscribed to {topic}");
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
         }
     }
 

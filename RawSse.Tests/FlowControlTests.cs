@@ -21,12 +21,13 @@ public sealed partial class FlowControlTests
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
     [Test]
+    [Category("Timing")]
     public async Task Heartbeat_IdleStream_CommentLinesAboutEveryInterval()
     {
         // Arrange
         var interval = TimeSpan.FromMilliseconds(200);
         await using var server = TestServer.Start(o => o.HeartbeatInterval = interval);
-        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: note when each of four heartbeats arrives.
@@ -40,7 +41,7 @@ public sealed partial class FlowControlTests
 
         // Assert: each gap is roughly the interval (the sweep runs every interval/4, and scheduling adds jitter).
         var gaps = arrivals.Zip(arrivals.Skip(1), (a, b) => b.At - a.At).ToList();
-        string seen = string.Join(", ", arrivals.Select(a => $"'{RawClient.Escape(a.Text)}' at {a.At.TotalMilliseconds:F0} ms"));
+        string seen = string.Join(", ", arrivals.Select(a => $"'{Describe.Escape(a.Text)}' at {a.At.TotalMilliseconds:F0} ms"));
         Assert.Multiple(() =>
         {
             Assert.That(arrivals.Select(a => a.Text), Is.All.EqualTo(HeartbeatFrame), $"only heartbeats on an idle stream: {seen}");
@@ -50,12 +51,13 @@ public sealed partial class FlowControlTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Heartbeat_EventsEvery50ms_NoHeartbeatBetweenEvents()
     {
         // Arrange
         const int EventCount = 20;
         await using var server = TestServer.Start(o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200));
-        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: an event every 50 ms for about a second; the stream is never quiet for the heartbeat interval.
@@ -81,17 +83,18 @@ public sealed partial class FlowControlTests
         string expected = string.Concat(Enumerable.Range(1, EventCount).Select(SseStream.NumberedFrame));
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(received), Is.EqualTo(RawClient.Escape(expected)), "the 20 events and nothing between them");
-            Assert.That(RawClient.Escape(afterwards), Is.EqualTo(RawClient.Escape(HeartbeatFrame)), "a heartbeat once the stream goes quiet");
+            Assert.That(Describe.Escape(received), Is.EqualTo(Describe.Escape(expected)), "the 20 events and nothing between them");
+            Assert.That(Describe.Escape(afterwards), Is.EqualTo(Describe.Escape(HeartbeatFrame)), "a heartbeat once the stream goes quiet");
         });
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Heartbeat_IntervalZero_NothingSentOnIdleStream()
     {
         // Arrange
         await using var server = TestServer.Start(o => o.HeartbeatInterval = TimeSpan.Zero);
-        using var client = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
 
         // Act: this read is expected to reach its deadline.
@@ -110,8 +113,8 @@ public sealed partial class FlowControlTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(arrived, Is.Null, $"expected nothing within 1 s, arrived: '{RawClient.Escape(arrived ?? "")}'");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(1))), "the quiet stream is still alive");
+            Assert.That(arrived, Is.Null, $"expected nothing within 1 s, arrived: '{Describe.Escape(arrived ?? "")}'");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(1))), "the quiet stream is still alive");
         });
     }
 
@@ -134,18 +137,18 @@ public sealed partial class FlowControlTests
                 o.HeartbeatInterval = TimeSpan.Zero;
             },
             LogLevel.Warning);
-        var stalled = new List<TcpClient>();
+        var stalled = new List<RawClient>();
         var readers = new List<RawClient>();
         try
         {
             for (int i = 0; i < StalledCount; i++)
             {
-                stalled.Add(await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout));
+                stalled.Add(await RawClient.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout));
             }
 
             for (int i = 0; i < ReaderCount; i++)
             {
-                readers.Add(await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout));
+                readers.Add(await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout));
             }
 
             await server.WaitForSubscribersAsync(StalledCount + ReaderCount, SettleTimeout);
@@ -216,8 +219,8 @@ public sealed partial class FlowControlTests
                 o.ReplayCapacity = 16;
             },
             LogLevel.Warning);
-        using var stalled = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
-        using var reader = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
+        using var stalled = await RawClient.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
+        using var reader = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
         await server.WaitForSubscribersAsync(2, SettleTimeout);
         var metrics = server.Server.Metrics;
 
@@ -252,7 +255,7 @@ public sealed partial class FlowControlTests
         long drops = metrics.Drops;
 
         // Now the stalled client reads: what its kernel buffers held, then the newest events from its queue.
-        var stalledText = await RawSocket.ReadUntilAsync(stalled.Client, Frame(published, payload), TimeSpan.FromSeconds(15));
+        var stalledText = await stalled.ReadUntilAsync(Frame(published, payload), TimeSpan.FromSeconds(15));
         var ids = IdLine().Matches(stalledText).Select(m => int.Parse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture)).ToList();
 
         // Assert
@@ -273,6 +276,7 @@ public sealed partial class FlowControlTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Publish_StalledClientSendBlocked_CutByWriteTimeout()
     {
         // Arrange: queue limits far above what is published, so only the write timeout can cut the client.
@@ -287,7 +291,7 @@ public sealed partial class FlowControlTests
                 o.ReplayCapacity = 0;
             },
             LogLevel.Warning);
-        using var stalled = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
+        using var stalled = await RawClient.ConnectStalledAsync(server.EndPoint, "/sse?topic=a", receiveBufferSize: 4096, ReadTimeout);
         await server.WaitForSubscribersAsync(1, SettleTimeout);
         string payload = new('z', 64 * 1024);
 
@@ -339,9 +343,9 @@ public sealed partial class FlowControlTests
         listener.RecordObservableInstruments();
         var before = Snapshot(meterReadings);
 
-        using var a1 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
-        using var a2 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout);
-        using var b1 = await SseStream.OpenAtRetryAsync(server, "/sse?topic=b", ReadTimeout);
+        using var a1 = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
+        using var a2 = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout);
+        using var b1 = await SseStream.OpenStreamAsync(server, "/sse?topic=b", ReadTimeout);
         await server.WaitForSubscribersAsync(3, SettleTimeout);
 
         // Act: 3 events to a (2 subscribers), 1 to b (1 subscriber): 7 deliveries.
@@ -356,16 +360,16 @@ public sealed partial class FlowControlTests
         string b1Got = await b1.ReadUntilAsync(SseStream.NumberedFrame(4), ReadTimeout);
 
         // A replay hit (event 3 replayed: the 8th delivery) on a stream that then closes cleanly.
-        using (var resumed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
+        using (var resumed = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
         {
             string replayed = await resumed.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(RawClient.Escape(replayed), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
+            Assert.That(Describe.Escape(replayed), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
             resumed.Socket.Shutdown(SocketShutdown.Send);
             Assert.That(await resumed.WaitForCloseAsync(ReadTimeout), Is.True, "the server ends the stream after the client's FIN");
         }
 
         // A replay miss, on its own topic.
-        using var missed = await SseStream.OpenAtRetryAsync(server, "/sse?topic=c", ReadTimeout, lastEventIdHeader: "nope");
+        using var missed = await SseStream.OpenStreamAsync(server, "/sse?topic=c", ReadTimeout, lastEventIdHeader: "nope");
         string reset = await missed.ReadUntilAsync("\n\n", ReadTimeout);
 
         // A malformed head: whitespace between a field name and its colon.
@@ -398,8 +402,8 @@ public sealed partial class FlowControlTests
         var lines = text.Split('\n');
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(a1Got + a2Got), Is.EqualTo(RawClient.Escape(string.Concat(SseStream.NumberedFrames(1, 3)) + string.Concat(SseStream.NumberedFrames(1, 3)))), "both a streams got 1..3");
-            Assert.That(RawClient.Escape(b1Got), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(4))), "the b stream got 4");
+            Assert.That(Describe.Escape(a1Got + a2Got), Is.EqualTo(Describe.Escape(string.Concat(SseStream.NumberedFrames(1, 3)) + string.Concat(SseStream.NumberedFrames(1, 3)))), "both a streams got 1..3");
+            Assert.That(Describe.Escape(b1Got), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(4))), "the b stream got 4");
             Assert.That(reset, Does.StartWith("event: reset\n"), "the unknown id got a reset");
             Assert.That(response!.Status, Is.EqualTo(200), $"head: {response.RawHead}");
             Assert.That(response.Headers.GetValueOrDefault("Content-Type"), Does.StartWith("text/plain"), $"head: {response.RawHead}");
@@ -463,7 +467,7 @@ public sealed partial class FlowControlTests
             string expectedStart = string.Create(CultureInfo.InvariantCulture, $"id: {count + 1}\n");
             if (!frame.StartsWith(expectedStart, StringComparison.Ordinal))
             {
-                return $"expected a frame starting '{RawClient.Escape(expectedStart)}', arrived '{RawClient.Escape(frame[..Math.Min(frame.Length, 40)])}'";
+                return $"expected a frame starting '{Describe.Escape(expectedStart)}', arrived '{Describe.Escape(frame[..Math.Min(frame.Length, 40)])}'";
             }
 
             count++;

@@ -34,7 +34,7 @@ public sealed class HttpClientTests
 
         // Assert
         var ids = items.Select(i => long.TryParse(i.EventId, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1).ToList();
-        string seen = Describe(items);
+        string seen = Describe.Items(items);
         Assert.Multiple(() =>
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "GET /sse");
@@ -114,7 +114,4 @@ public sealed class HttpClientTests
             return -1;
         }
     }
-
-    private static string Describe(IEnumerable<SseItem<string>> items) =>
-        "[" + string.Join(", ", items.Select(i => $"{i.EventType}#{i.EventId} '{RawClient.Escape(i.Data)}'")) + "]";
 }

@@ -45,6 +45,7 @@ public sealed class MemoryReturnTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Server_BurstOfConnectionsThenQuiet_GivesMemoryBackAndLogsIt()
     {
         // Arrange: a burst of 20 here (1,000 by default).

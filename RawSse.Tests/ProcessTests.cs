@@ -18,16 +18,15 @@ public sealed partial class ProcessTests
         // Arrange: the real executable on a free port, with three streams that have each seen a tick.
         using var process = StartServer("--port", "0", "--interval", "100", "--shutdown-timeout", "1000", "--root", RepoPaths.Public);
         int port = await ReadListeningPortAsync(process);
-        var clients = new List<Socket>();
+        var clients = new List<RawClient>();
         try
         {
             for (int i = 0; i < 3; i++)
             {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(Deadline);
-                await socket.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
-                clients.Add(socket);
-                await RawSocket.ReadUntilAsync(socket, "event: tick", Deadline);
+                var client = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout: Deadline);
+                clients.Add(client);
+                await client.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
+                await client.ReadUntilAsync("event: tick", Deadline);
             }
 
             // Act
@@ -36,9 +35,9 @@ public sealed partial class ProcessTests
             bool exited = await WaitForExitAsync(process, TimeSpan.FromSeconds(3));
 
             // Assert: each stream reads a clean end (0 from a read, not a reset), and the process exits 0 within the grace period.
-            foreach (var socket in clients)
+            foreach (var client in clients)
             {
-                var (end, _) = await RawSocket.ReadToEndAsync(socket, Deadline);
+                var (end, _) = await client.ReadEndAsync(Deadline);
                 Assert.That(end, Is.EqualTo(ReadEnd.Eof), "a stream did not end with a clean EOF");
             }
 
@@ -63,21 +62,19 @@ public sealed partial class ProcessTests
         using var process = StartServer("--port", "0", "--interval", "0", "--root", RepoPaths.Public);
         int port = await ReadListeningPortAsync(process);
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        var sockets = new List<Socket>();
+        var sockets = new List<RawClient>();
         try
         {
             for (int i = 0; i < 2; i++)
             {
-                var stream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                var stream = await RawClient.ConnectAsync(endPoint, timeout: Deadline);
                 sockets.Add(stream);
-                await stream.ConnectAsync(endPoint).WaitAsync(Deadline);
-                await stream.SendAsync("GET /sse?topic=p HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
-                await RawSocket.ReadUntilAsync(stream, "retry: 2000\n\n", Deadline);
+                await stream.SendAsync("GET /sse?topic=p HTTP/1.1\r\nHost: x\r\n\r\n");
+                await stream.ReadUntilAsync("retry: 2000\n\n", Deadline);
             }
 
-            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            var client = await RawClient.ConnectAsync(endPoint, timeout: Deadline);
             sockets.Add(client);
-            await client.ConnectAsync(endPoint).WaitAsync(Deadline);
 
             // Act: a file, a publish and a missing file, pipelined in one write.
             const string form = "topic=p&type=note&data=hello";
@@ -85,11 +82,11 @@ public sealed partial class ProcessTests
                 "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n" +
                 $"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {form.Length}\r\n\r\n{form}" +
                 "GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-            var (end, answers) = await RawSocket.ReadToEndAsync(client, Deadline);
+            var (end, answers) = await client.ReadEndAsync(Deadline);
             var events = new List<string>();
             foreach (var stream in sockets.Take(2))
             {
-                events.Add(await RawSocket.ReadUntilAsync(stream, "data: hello\n\n", Deadline));
+                events.Add(await stream.ReadUntilAsync("data: hello\n\n", Deadline));
             }
 
             // Assert
@@ -121,16 +118,15 @@ public sealed partial class ProcessTests
         // Arrange: a process allowed 400 open files (the runtime holds about 90 of them itself).
         using var process = StartServer(openFileLimit: 400, "--port", "0", "--interval", "0", "--log-level", "Warning", "--root", RepoPaths.Public);
         int port = await ReadListeningPortAsync(process);
-        var sockets = new List<Socket>();
+        var sockets = new List<RawClient>();
         try
         {
             // Act: 300 streams at once, more than fit.
             for (int i = 0; i < 300; i++)
             {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                var socket = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout: Deadline);
                 sockets.Add(socket);
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(Deadline);
-                await socket.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                await socket.SendAsync("GET /sse HTTP/1.1\r\nHost: x\r\n\r\n");
             }
 
             int streams = 0, refused = 0;
@@ -138,7 +134,7 @@ public sealed partial class ProcessTests
             {
                 try
                 {
-                    string head = await RawSocket.ReadUntilAsync(socket, "\r\n\r\n", TimeSpan.FromSeconds(5));
+                    string head = await socket.ReadUntilAsync("\r\n\r\n", TimeSpan.FromSeconds(5));
                     streams += head.StartsWith("HTTP/1.1 200 ", StringComparison.Ordinal) ? 1 : 0;
                     refused += head.StartsWith("HTTP/1.1 503 ", StringComparison.Ordinal) ? 1 : 0;
                 }
@@ -154,7 +150,7 @@ public sealed partial class ProcessTests
             Assert.That(process.HasExited, Is.False, "the server died when descriptors ran short");
             sockets.ForEach(s => s.Dispose());
             sockets.Clear();
-            bool serving = await Polling.UntilAsync(() => GetStatus(port) == 200, Deadline);
+            bool serving = await Polling.UntilAsync(async () => await GetStatusAsync(port) == 200, Deadline);
             Assert.That(serving, Is.True, "GET / after the flood");
         }
         finally
@@ -247,18 +243,17 @@ public sealed partial class ProcessTests
         return 0;
     }
 
-    private static int GetStatus(int port)
+    /// <summary>The status GET / gets from the process, or 0 when it does not answer within 2 s.</summary>
+    private static async Task<int> GetStatusAsync(int port)
     {
+        var timeout = TimeSpan.FromSeconds(2);
         try
         {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 2000, SendTimeout = 2000 };
-            socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
-            socket.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8);
-            var buffer = new byte[12];
-            int n = socket.Receive(buffer);
-            return n == 12 ? int.Parse(System.Text.Encoding.ASCII.GetString(buffer, 9, 3), System.Globalization.CultureInfo.InvariantCulture) : 0;
+            using var client = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout: timeout);
+            await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            return (await client.ReadResponseAsync(timeout: timeout)).Status;
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException)
         {
             return 0;
         }

@@ -21,66 +21,37 @@ public sealed class PublishTests
 
     // ---- the happy path ---------------------------------------------------------------------------------
 
-    [Test]
-    public async Task Publish_NoTokenFromLoopback_Returns200WithAssignedIdAndStreamGetsExactFrame()
+    // A form published to the stream's topic: 200 with the event's id as a text/plain body (the given id, else an
+    // assigned integer), and exactly this frame on the stream, {id} standing for that id. Each case keeps its old name.
+    [TestCase("topic=a&data=hello", null, "id: {id}\ndata: hello\n\n", TestName = "Publish_NoTokenFromLoopback_Returns200WithAssignedIdAndStreamGetsExactFrame")]
+    [TestCase("topic=a&id=evt-42&data=hello", "evt-42", "id: evt-42\ndata: hello\n\n", TestName = "Publish_IdGiven_BodyIsThatIdAndFrameCarriesIt")]
+    [TestCase("topic=a&type=update&data=hello", null, "id: {id}\nevent: update\ndata: hello\n\n", TestName = "Publish_TypeGiven_FrameHasEventLine")]
+    public async Task Publish_Form_Returns200WithIdAndStreamGetsExactFrame(string form, string? givenId, string expectedFrame)
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
-        var response = await PublishAsync(publisher, Form(("topic", "a"), ("data", "hello")));
+        var response = await PublishAsync(publisher, form);
         string frame = await stream.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(Header(response, "Content-Type"), Does.StartWith("text/plain"), Describe(response));
-            Assert.That(response.BodyText, Does.Match("^[0-9]+$"), "the body is exactly the assigned id, an integer");
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\ndata: hello\n\n")));
-        });
-    }
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Header(response, "Content-Type"), Does.StartWith("text/plain"), Describe.Response(response));
+            if (givenId is null)
+            {
+                Assert.That(response.BodyText, Does.Match("^[0-9]+$"), "the body is exactly the assigned id, an integer");
+            }
+            else
+            {
+                Assert.That(response.BodyText, Is.EqualTo(givenId), "the body is exactly the given id");
+            }
 
-    [Test]
-    public async Task Publish_IdGiven_BodyIsThatIdAndFrameCarriesIt()
-    {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, Form(("topic", "a"), ("id", "evt-42"), ("data", "hello")));
-        string frame = await stream.ReadUntilAsync("\n\n", ReadTimeout);
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(response.BodyText, Is.EqualTo("evt-42"));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape("id: evt-42\ndata: hello\n\n")));
-        });
-    }
-
-    [Test]
-    public async Task Publish_TypeGiven_FrameHasEventLine()
-    {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, Form(("topic", "a"), ("type", "update"), ("data", "hello")));
-        string frame = await stream.ReadUntilAsync("\n\n", ReadTimeout);
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\nevent: update\ndata: hello\n\n")));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape(expectedFrame.Replace("{id}", response.BodyText, StringComparison.Ordinal))));
         });
     }
 
@@ -89,7 +60,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -99,8 +70,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"retry: 5000\nid: {response.BodyText}\ndata: hello\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape($"retry: 5000\nid: {response.BodyText}\ndata: hello\n\n")));
             Assert.That(SseStream.Parse(frame, out var retry), Has.Count.EqualTo(1));
             Assert.That(retry, Is.EqualTo(TimeSpan.FromMilliseconds(5000)), "a client's parser takes the retry");
         });
@@ -111,7 +82,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act: "a\nb\r\nc\rd", percent-encoded.
@@ -122,35 +93,17 @@ public sealed class PublishTests
         var events = SseStream.Parse(frame, out _);
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame),
-                Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\ndata: a\ndata: b\ndata: c\ndata: d\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame),
+                Is.EqualTo(Describe.Escape($"id: {response.BodyText}\ndata: a\ndata: b\ndata: c\ndata: d\n\n")));
             // The spec joins data lines with LF: every line break arrives as LF.
-            Assert.That(events.Select(e => RawClient.Escape(e.Data)), Is.EqualTo(new[] { RawClient.Escape("a\nb\nc\nd") }));
+            Assert.That(events.Select(e => Describe.Escape(e.Data)), Is.EqualTo(new[] { Describe.Escape("a\nb\nc\nd") }));
         });
     }
 
     // ---- authorisation --------------------------------------------------------------------------------
 
-    [Test]
-    public async Task Publish_TokenConfiguredNoAuthorization_Returns401WithBearerChallenge()
-    {
-        // Arrange
-        await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
-        using var publisher = await server.ConnectAsync();
-
-        // Act
-        var response = await PublishAsync(publisher, Form(("topic", "a"), ("data", "x")));
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(response.Status, Is.EqualTo(401), Describe(response));
-            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe(response));
-            Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
-        });
-    }
-
+    [TestCase(null, TestName = "Publish_TokenConfiguredNoAuthorization_Returns401WithBearerChallenge")]
     [TestCase("Bearer wrong!")]
     [TestCase("Bearer s3creT")]
     [TestCase("Bearer s3cret-but-longer")]
@@ -158,7 +111,7 @@ public sealed class PublishTests
     [TestCase("Bearer ")]
     [TestCase("Basic s3cret")]
     [TestCase("s3cret")]
-    public async Task Publish_TokenConfiguredWrongCredentials_Returns401(string authorization)
+    public async Task Publish_TokenConfiguredWrongCredentials_Returns401(string? authorization)
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
@@ -170,8 +123,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(401), Describe(response));
-            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(401), Describe.Response(response));
+            Assert.That(Header(response, "WWW-Authenticate"), Is.EqualTo("Bearer"), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }
@@ -183,7 +136,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats(o => o.PublishToken = Token);
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -193,8 +146,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(200), Describe(response));
-            Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape($"id: {response.BodyText}\ndata: x\n\n")));
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape($"id: {response.BodyText}\ndata: x\n\n")));
         });
     }
 
@@ -318,7 +271,7 @@ public sealed class PublishTests
         var response = await PublishAsync(publisher, $"topic=a&data=x&retry={encodedRetry}");
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
     }
 
     [Test]
@@ -338,8 +291,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(413), Describe(response));
-            Assert.That(Header(response, "Connection"), Is.EqualTo("close"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(413), Describe.Response(response));
+            Assert.That(Header(response, "Connection"), Is.EqualTo("close"), Describe.Response(response));
             Assert.That(closed, Is.True, "the server closes a connection whose body it will not read");
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
@@ -357,7 +310,7 @@ public sealed class PublishTests
         var response = await PublishAsync(publisher, body);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
     }
 
     [TestCase("application/json")]
@@ -376,7 +329,7 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(415), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(415), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }
@@ -393,7 +346,7 @@ public sealed class PublishTests
         var response = await PublishAsync(publisher, "topic=a&data=x", contentType: contentType);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(200), Describe(response));
+        Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
     }
 
     [TestCase("GET")]
@@ -412,8 +365,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(405), Describe(response));
-            Assert.That(Header(response, "Allow"), Is.EqualTo("POST"), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(405), Describe.Response(response));
+            Assert.That(Header(response, "Allow"), Is.EqualTo("POST"), Describe.Response(response));
         });
     }
 
@@ -432,10 +385,10 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(headResponse.Status, Is.EqualTo(405), Describe(headResponse));
-            Assert.That(Header(headResponse, "Allow"), Is.EqualTo("POST"), Describe(headResponse));
+            Assert.That(headResponse.Status, Is.EqualTo(405), Describe.Response(headResponse));
+            Assert.That(Header(headResponse, "Allow"), Is.EqualTo("POST"), Describe.Response(headResponse));
             // RFC 9110 §9.3.2: the server MUST NOT send content in the response to HEAD.
-            Assert.That(RawClient.Escape(next), Does.StartWith("HTTP/1.1 405"),
+            Assert.That(Describe.Escape(next), Does.StartWith("HTTP/1.1 405"),
                 "the bytes after the HEAD response's head must be the next response, not a body");
         });
     }
@@ -447,7 +400,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act
@@ -458,11 +411,11 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(first.Status, Is.EqualTo(200), Describe(first));
-            Assert.That(second.Status, Is.EqualTo(200), Describe(second));
-            Assert.That(first.Headers.ContainsKey("Connection"), Is.False, $"no Connection: close on a kept-alive answer: {Describe(first)}");
-            Assert.That(RawClient.Escape(frames),
-                Is.EqualTo(RawClient.Escape($"id: {first.BodyText}\ndata: one\n\nid: {second.BodyText}\ndata: two\n\n")));
+            Assert.That(first.Status, Is.EqualTo(200), Describe.Response(first));
+            Assert.That(second.Status, Is.EqualTo(200), Describe.Response(second));
+            Assert.That(first.Headers.ContainsKey("Connection"), Is.False, $"no Connection: close on a kept-alive answer: {Describe.Response(first)}");
+            Assert.That(Describe.Escape(frames),
+                Is.EqualTo(Describe.Escape($"id: {first.BodyText}\ndata: one\n\nid: {second.BodyText}\ndata: two\n\n")));
         });
     }
 
@@ -482,8 +435,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That((first.Status, first.BodyText), Is.EqualTo((200, "first")), Describe(first));
-            Assert.That((second.Status, second.BodyText), Is.EqualTo((200, "second")), Describe(second));
+            Assert.That((first.Status, first.BodyText), Is.EqualTo((200, "first")), Describe.Response(first));
+            Assert.That((second.Status, second.BodyText), Is.EqualTo((200, "second")), Describe.Response(second));
         });
     }
 
@@ -507,9 +460,9 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(refused.Status, Is.EqualTo(401), Describe(refused));
-            Assert.That(Header(refused, "Connection"), Is.Null, $"a 401 keeps the connection: {Describe(refused)}");
-            Assert.That(accepted.Status, Is.EqualTo(200), Describe(accepted));
+            Assert.That(refused.Status, Is.EqualTo(401), Describe.Response(refused));
+            Assert.That(Header(refused, "Connection"), Is.Null, $"a 401 keeps the connection: {Describe.Response(refused)}");
+            Assert.That(accepted.Status, Is.EqualTo(200), Describe.Response(accepted));
             Assert.That(server.Server.Metrics.EventsPublished, Is.EqualTo(1), "only the authorised publish went out");
         });
     }
@@ -534,8 +487,8 @@ public sealed class PublishTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(refused.Status, Is.EqualTo(415), Describe(refused));
-            Assert.That(accepted.Status, Is.EqualTo(200), Describe(accepted));
+            Assert.That(refused.Status, Is.EqualTo(415), Describe.Response(refused));
+            Assert.That(accepted.Status, Is.EqualTo(200), Describe.Response(accepted));
         });
     }
 
@@ -559,7 +512,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
 
         // Act: the attempt, then a legitimate sentinel; whatever the stream receives up to the sentinel is all that got through.
@@ -571,10 +524,10 @@ public sealed class PublishTests
         var events = SseStream.Parse(received, out _);
         Assert.Multiple(() =>
         {
-            Assert.That(attempt.Status, Is.EqualTo(400), Describe(attempt));
-            Assert.That(sentinel.Status, Is.EqualTo(200), Describe(sentinel));
-            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {RawClient.Escape(received)}");
-            Assert.That(RawClient.Escape(received), Is.EqualTo(RawClient.Escape($"id: {sentinel.BodyText}\ndata: ok\n\n")));
+            Assert.That(attempt.Status, Is.EqualTo(400), Describe.Response(attempt));
+            Assert.That(sentinel.Status, Is.EqualTo(200), Describe.Response(sentinel));
+            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {Describe.Escape(received)}");
+            Assert.That(Describe.Escape(received), Is.EqualTo(Describe.Escape($"id: {sentinel.BodyText}\ndata: ok\n\n")));
         });
     }
 
@@ -583,7 +536,7 @@ public sealed class PublishTests
     {
         // Arrange
         await using var server = TestServer.StartWithoutHeartbeats();
-        using var stream = await OpenStreamAsync(server, "a");
+        using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, waitForSubscriber: true);
         using var publisher = await server.ConnectAsync();
         var attempts = ForgeryAttempts().Select(c => (string)c.Arguments[0]!).ToList();
 
@@ -602,8 +555,8 @@ public sealed class PublishTests
         Assert.Multiple(() =>
         {
             Assert.That(statuses, Is.All.EqualTo(400), $"statuses for {string.Join(" | ", attempts)}");
-            Assert.That(sentinel.Status, Is.EqualTo(200), Describe(sentinel));
-            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {RawClient.Escape(received)}");
+            Assert.That(sentinel.Status, Is.EqualTo(200), Describe.Response(sentinel));
+            Assert.That(events.Select(Show), Is.EqualTo(new[] { Show("message", "ok", sentinel.BodyText) }), $"stream received: {Describe.Escape(received)}");
             Assert.That(server.Server.Metrics.EventsPublished, Is.EqualTo(1), "only the sentinel was published");
         });
     }
@@ -648,22 +601,6 @@ public sealed class PublishTests
 
     // ---- helpers ----------------------------------------------------------------------------------------
 
-    /// <summary>Opens <c>/sse?topic=</c>, reads the head and the retry frame, and waits until the hub has the subscriber.</summary>
-    private static async Task<RawClient> OpenStreamAsync(TestServer server, string topic)
-    {
-        var client = await SseStream.OpenAtRetryAsync(server, $"/sse?topic={Uri.EscapeDataString(topic)}", ReadTimeout);
-        try
-        {
-            await server.WaitForSubscribersAsync(1, SettleTimeout, topic);
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
     private static Task<HttpResponse> PublishAsync(RawClient client, string body, string? authorization = null, string? contentType = Publishing.FormContentType) =>
         Publishing.SendAsync(client, body, ReadTimeout, authorization, contentType);
 
@@ -672,11 +609,10 @@ public sealed class PublishTests
 
     private static string Show(SseItem<string> item) => Show(item.EventType, item.Data, item.EventId);
 
-    private static string Show(string type, string data, string? id) => RawClient.Escape($"[{type}] id={id} data={data}");
+    private static string Show(string type, string data, string? id) => Describe.Escape($"[{type}] id={id} data={data}");
 
     private static string? Header(HttpResponse response, string name) => response.Headers.GetValueOrDefault(name);
 
-    private static string Describe(HttpResponse response) => RawClient.Escape(response.RawHead + response.BodyText);
 
     // Arrange, act and assert for a form the endpoint must refuse: 400, and nothing published.
     private static async Task AssertRefusedWith400Async(string body)
@@ -688,7 +624,7 @@ public sealed class PublishTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(response.Status, Is.EqualTo(400), Describe(response));
+            Assert.That(response.Status, Is.EqualTo(400), Describe.Response(response));
             Assert.That(server.Server.Metrics.EventsPublished, Is.Zero, "a refused publish publishes nothing");
         });
     }

@@ -12,3 +12,9 @@ internal enum ReadEnd
     /// <summary>Neither arrived before the deadline.</summary>
     Timeout,
 }
+
+/// <summary>How a connection ended, and the bytes that arrived before that which no read had taken.</summary>
+internal readonly record struct ConnectionEnd(ReadEnd End, byte[] Bytes)
+{
+    public override string ToString() => $"{End} after {Bytes.Length} unread bytes{(Bytes.Length == 0 ? "" : $": {Describe.Bytes(Bytes, 0, 200)}")}";
+}

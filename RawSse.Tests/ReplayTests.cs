@@ -13,71 +13,38 @@ namespace RawSse.Tests;
 [TestFixture]
 public sealed class ReplayTests
 {
+    private const string EventStream = "text/event-stream";
+
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(5);
 
-    [Test]
-    public async Task Subscribe_LastEventIdHeader_ReplaysLaterEventsInOrderThenContinuesLive()
+    // Events 1 to 10 published; the stream resumes from the header's id, else the query's: the events after it, in
+    // order, then the next live one. Each case keeps the name it had as a test of its own.
+    [TestCase("/sse?topic=a", "4", 5, true, TestName = "Subscribe_LastEventIdHeader_ReplaysLaterEventsInOrderThenContinuesLive")]
+    [TestCase("/sse?topic=a&lastEventId=4", null, 5, false, TestName = "Subscribe_LastEventIdQueryParameter_ReplaysLaterEventsInOrderThenContinuesLive")]
+    [TestCase("/sse?topic=a&lastEventId=4", "7", 8, false, TestName = "Subscribe_HeaderAndQueryParameterDisagree_HeaderWins")] // had the query won, 5, 6 and 7 would come first
+    public async Task Subscribe_ResumeAfterAnId_ReplaysLaterEventsInOrderThenContinuesLive(string target, string? lastEventIdHeader, int firstReplayed, bool checkReplayMetrics)
     {
         // Arrange
         await using var server = TestServer.Start();
         PublishNumbered(server, "a", from: 1, to: 10);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "4");
-        var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
+        using var client = await SseStream.OpenStreamAsync(server, target, ReadTimeout, lastEventIdHeader, expectedContentType: EventStream);
+        var replayed = await SseStream.ReadFramesAsync(client, count: 10 - firstReplayed + 1, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e11"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(5, 10))), "the replay after Last-Event-ID: 4");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
-            Assert.That(server.Server.Metrics.ReplayHits, Is.EqualTo(1), "replay hits");
-            Assert.That(server.Server.Metrics.ReplayMisses, Is.Zero, "replay misses");
-        });
-    }
-
-    [Test]
-    public async Task Subscribe_LastEventIdQueryParameter_ReplaysLaterEventsInOrderThenContinuesLive()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        PublishNumbered(server, "a", from: 1, to: 10);
-
-        // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a&lastEventId=4");
-        var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
-        server.Hub.Publish("a", new SseEvent("e11"));
-        string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
-
-        // Assert
-        Assert.Multiple(() =>
-        {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(5, 10))), "the replay after ?lastEventId=4");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
-        });
-    }
-
-    [Test]
-    public async Task Subscribe_HeaderAndQueryParameterDisagree_HeaderWins()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        PublishNumbered(server, "a", from: 1, to: 10);
-
-        // Act: the header says 7, the query says 4.
-        using var client = await OpenStreamAsync(server, "/sse?topic=a&lastEventId=4", lastEventIdHeader: "7");
-        var replayed = await SseStream.ReadFramesAsync(client, count: 3, ReadTimeout);
-        server.Hub.Publish("a", new SseEvent("e11"));
-        string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
-
-        // Assert: had the query won, 5, 6 and 7 would have come first.
-        Assert.Multiple(() =>
-        {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(8, 10))), "the replay follows the header's id");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay");
+            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(firstReplayed, 10))), $"the replay for {target} with Last-Event-ID: {lastEventIdHeader ?? "(none)"}");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
+            if (checkReplayMetrics)
+            {
+                Assert.That(server.Server.Metrics.ReplayHits, Is.EqualTo(1), "replay hits");
+                Assert.That(server.Server.Metrics.ReplayMisses, Is.Zero, "replay misses");
+            }
         });
     }
 
@@ -92,7 +59,7 @@ public sealed class ReplayTests
         }
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "x1");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "x1", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 2, ReadTimeout);
         server.Hub.Publish("a", new SseEvent("data-x4", id: "x4"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -101,7 +68,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(["id: x2\ndata: data-x2\n\n", "id: x3\ndata: data-x3\n\n"])), "the replay after x1");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape("id: x4\ndata: data-x4\n\n")), "the first live event after the replay");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape("id: x4\ndata: data-x4\n\n")), "the first live event after the replay");
         });
     }
 
@@ -119,7 +86,7 @@ public sealed class ReplayTests
         server.Hub.Publish("b", new SseEvent("b3"));
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a&topic=b", lastEventIdHeader: "1");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a&topic=b", ReadTimeout, lastEventIdHeader: "1", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish(["b", "a"], new SseEvent("live"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -137,7 +104,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(expected)), "the merged replay of a and b after id 1");
-            Assert.That(RawClient.Escape(live), Is.EqualTo(RawClient.Escape("id: 8\ndata: live\n\n")), "a live event on both topics arrives once");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape("id: 8\ndata: live\n\n")), "a live event on both topics arrives once");
         });
     }
 
@@ -149,7 +116,7 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 20);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "2");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e21"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -158,7 +125,7 @@ public sealed class ReplayTests
         AssertResetFrame(first);
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
             Assert.That(server.Server.Metrics.ReplayHits, Is.Zero, "replay hits");
         });
@@ -172,14 +139,14 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 5);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "nope");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "nope", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e6"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
         AssertResetFrame(first);
-        Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
+        Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
     }
 
     [TestCase(true, TestName = "Subscribe_OverlongLastEventIdHeader_ResetAndIdNeverEchoed")]
@@ -199,8 +166,8 @@ public sealed class ReplayTests
 
         // Act
         using var client = asHeader
-            ? await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: longId)
-            : await OpenStreamAsync(server, "/sse?topic=a&lastEventId=" + longId);
+            ? await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: longId, expectedContentType: EventStream)
+            : await SseStream.OpenStreamAsync(server, "/sse?topic=a&lastEventId=" + longId, ReadTimeout, expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e6"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -210,7 +177,7 @@ public sealed class ReplayTests
         string everything = first + next;
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
             Assert.That(everything, Does.Not.Contain("LongIdQ0000"), "the over-long id is never sent back");
         });
     }
@@ -220,13 +187,13 @@ public sealed class ReplayTests
     {
         // Arrange: a live subscriber keeps the topic alive while events pass through it unkept.
         await using var server = TestServer.Start(o => o.ReplayCapacity = 0);
-        using var watcher = await OpenStreamAsync(server, "/sse?topic=a");
+        using var watcher = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, expectedContentType: EventStream);
         await server.WaitForSubscribersAsync(1, SettleTimeout, topic: "a");
         PublishNumbered(server, "a", from: 1, to: 3);
         var seenLive = await SseStream.ReadFramesAsync(watcher, count: 3, ReadTimeout);
 
         // Act
-        using var client = await OpenStreamAsync(server, "/sse?topic=a", lastEventIdHeader: "2");
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e4"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
@@ -236,7 +203,7 @@ public sealed class ReplayTests
         AssertResetFrame(first);
         Assert.Multiple(() =>
         {
-            Assert.That(RawClient.Escape(next), Is.EqualTo(RawClient.Escape(SseStream.NumberedFrame(4))), "after the reset the stream continues live");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(4))), "after the reset the stream continues live");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
         });
     }
@@ -296,7 +263,7 @@ public sealed class ReplayTests
         Assert.Multiple(() =>
         {
             Assert.That(head.Status, Is.EqualTo(200), $"head: {head.RawHead}");
-            Assert.That(RawClient.Escape(retry), Is.EqualTo(RawClient.Escape(SseStream.RetryFrame)), "the first frame");
+            Assert.That(Describe.Escape(retry), Is.EqualTo(Describe.Escape(SseStream.RetryFrame)), "the first frame");
             Assert.That(ids, Is.EqualTo(Enumerable.Range(Anchor + 1, Total - Anchor)), $"ids {Anchor + 1}..{Total}, no gap, no duplicate");
             Assert.That(server.Logs.Errors, Is.Empty, "no unexpected fault logged");
         });
@@ -373,13 +340,13 @@ public sealed class ReplayTests
         }
     }
 
-    private static List<string> Escape(IEnumerable<string> frames) => frames.Select(RawClient.Escape).ToList();
+    private static List<string> Escape(IEnumerable<string> frames) => frames.Select(Describe.Escape).ToList();
 
     private static int ParseNumericId(string frame)
     {
         if (!frame.StartsWith("id: ", StringComparison.Ordinal))
         {
-            Assert.Fail($"expected a frame starting with 'id: ', arrived: '{RawClient.Escape(frame[..Math.Min(frame.Length, 80)])}'");
+            Assert.Fail($"expected a frame starting with 'id: ', arrived: '{Describe.Escape(frame[..Math.Min(frame.Length, 80)])}'");
         }
 
         int end = frame.IndexOf('\n', StringComparison.Ordinal);
@@ -388,7 +355,7 @@ public sealed class ReplayTests
 
     private static void AssertResetFrame(string frame)
     {
-        string raw = RawClient.Escape(frame);
+        string raw = Describe.Escape(frame);
         Assert.Multiple(() =>
         {
             Assert.That(frame, Does.StartWith("event: reset\n"), $"the first frame is a reset: '{raw}'");
@@ -398,8 +365,4 @@ public sealed class ReplayTests
             Assert.That(frame.IndexOf("\n\n", StringComparison.Ordinal), Is.EqualTo(frame.Length - 2), $"exactly one frame: '{raw}'");
         });
     }
-
-    /// <summary>Opens a stream and checks its head (200, text/event-stream) and that the retry frame comes first.</summary>
-    private static Task<RawClient> OpenStreamAsync(TestServer server, string target, string? lastEventIdHeader = null) =>
-        SseStream.OpenAtRetryAsync(server, target, ReadTimeout, lastEventIdHeader, expectedContentType: "text/event-stream");
 }

@@ -320,12 +320,12 @@ public sealed class SseEventTests
 
     private static void AssertFrame(byte[] actual, string expected)
     {
-        Assert.That(actual, Is.EqualTo(Encoding.UTF8.GetBytes(expected)), $"expected '{RawClient.Escape(expected)}', arrived '{Escape(actual)}'");
+        Assert.That(actual, Is.EqualTo(Encoding.UTF8.GetBytes(expected)), $"expected '{Describe.Escape(expected)}', arrived '{Escape(actual)}'");
     }
 
     private static byte[] Concat(ReadOnlySpan<byte> a, byte[] b, ReadOnlySpan<byte> c) => [.. a, .. b, .. c];
 
-    private static string Escape(byte[] bytes) => RawClient.Escape(Encoding.UTF8.GetString(bytes));
+    private static string Escape(byte[] bytes) => Describe.Escape(Encoding.UTF8.GetString(bytes));
 
-    private static string Escape(string text) => RawClient.Escape(text);
+    private static string Escape(string text) => Describe.Escape(text);
 }

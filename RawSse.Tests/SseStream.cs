@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
 
@@ -15,19 +16,20 @@ internal static class SseStream
     public const string RetryFrame = "retry: 2000\n\n";
 
     /// <summary>
-    /// Sends <c>GET target</c> (with a <c>Last-Event-ID</c> header when one is given), checks the head is a 200, and
-    /// reads the first frame (the retry block). The client is disposed if any of that fails.
+    /// Connects (from <paramref name="source"/> when given), sends <c>GET target</c> (with a <c>Last-Event-ID</c>
+    /// header when one is given), checks the head is a 200, and reads the first frame (the retry block). The client
+    /// is disposed if any of that fails.
     /// </summary>
     public static async Task<(RawClient Client, HttpResponse Head, string FirstFrame)> OpenAsync(
-        TestServer server, string target, TimeSpan timeout, string? lastEventIdHeader = null)
+        TestServer server, string target, TimeSpan timeout, string? lastEventIdHeader = null, IPAddress? source = null)
     {
-        var client = await server.ConnectAsync();
+        var client = await RawClient.ConnectAsync(server.EndPoint, source, timeout: timeout);
         try
         {
             string header = lastEventIdHeader is null ? "" : $"Last-Event-ID: {lastEventIdHeader}\r\n";
             await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: test\r\n{header}\r\n");
             var head = await client.ReadResponseAsync(expectBody: false, timeout);
-            Assert.That(head.Status, Is.EqualTo(200), $"GET {target}: {RawClient.Escape(head.RawHead)}");
+            Assert.That(head.Status, Is.EqualTo(200), $"GET {target} from {client.LocalAddress}: {Describe.Escape(head.RawHead)}");
             string firstFrame = await client.ReadUntilAsync("\n\n", timeout);
             return (client, head, firstFrame);
         }
@@ -39,13 +41,17 @@ internal static class SseStream
     }
 
     /// <summary>
-    /// As <see cref="OpenAsync"/>, and checks that the first frame is <see cref="RetryFrame"/> (and, when
-    /// <paramref name="expectedContentType"/> is given, the head's Content-Type). Returns the client positioned after it.
+    /// The tests' one way to open a stream: as <see cref="OpenAsync"/>, and checks that the first frame is
+    /// <see cref="RetryFrame"/> (and, when <paramref name="expectedContentType"/> is given, the head's Content-Type);
+    /// with <paramref name="waitForSubscriber"/>, also waits (within <paramref name="timeout"/>) until the hub counts one
+    /// more stream than before. Returns the client positioned after the retry frame.
     /// </summary>
-    public static async Task<RawClient> OpenAtRetryAsync(
-        TestServer server, string target, TimeSpan timeout, string? lastEventIdHeader = null, string? expectedContentType = null)
+    public static async Task<RawClient> OpenStreamAsync(
+        TestServer server, string target, TimeSpan timeout, string? lastEventIdHeader = null, string? expectedContentType = null,
+        IPAddress? source = null, bool waitForSubscriber = false)
     {
-        var (client, head, firstFrame) = await OpenAsync(server, target, timeout, lastEventIdHeader);
+        int before = server.SubscriberCount;
+        var (client, head, firstFrame) = await OpenAsync(server, target, timeout, lastEventIdHeader, source);
         try
         {
             Assert.Multiple(() =>
@@ -55,8 +61,13 @@ internal static class SseStream
                     Assert.That(head.Headers.GetValueOrDefault("Content-Type"), Is.EqualTo(expectedContentType), $"head: {head.RawHead}");
                 }
 
-                Assert.That(RawClient.Escape(firstFrame), Is.EqualTo(RawClient.Escape(RetryFrame)), $"the first frame of GET {target}");
+                Assert.That(Describe.Escape(firstFrame), Is.EqualTo(Describe.Escape(RetryFrame)), $"the first frame of GET {target}");
             });
+            if (waitForSubscriber)
+            {
+                await server.WaitForSubscribersAsync(before + 1, timeout);
+            }
+
             return client;
         }
         catch

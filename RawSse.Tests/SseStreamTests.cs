@@ -37,8 +37,8 @@ public sealed class SseStreamTests
         {
             AssertStreamHead(head);
             Assert.That(head.Headers.ContainsKey("Transfer-Encoding"), Is.False, $"head: {head.RawHead}");
-            Assert.That(RawClient.Escape(firstFrame), Does.Match(@"^retry: \d+\\n\\n$"), "the body starts with a retry line and a blank line");
-            Assert.That(RawClient.Escape(firstFrame), Is.EqualTo(RawClient.Escape("retry: 2000\n\n")), "the default retry is 2 s");
+            Assert.That(Describe.Escape(firstFrame), Does.Match(@"^retry: \d+\\n\\n$"), "the body starts with a retry line and a blank line");
+            Assert.That(Describe.Escape(firstFrame), Is.EqualTo(Describe.Escape("retry: 2000\n\n")), "the default retry is 2 s");
         });
     }
 
@@ -73,6 +73,7 @@ public sealed class SseStreamTests
     }
 
     [Test]
+    [Category("Timing")]
     public async Task GetSse_TickerEvery500ms_TicksWithIncreasingIdsAbout500msApart()
     {
         // Arrange
@@ -96,7 +97,7 @@ public sealed class SseStreamTests
         for (int i = 0; i < TickCount; i++)
         {
             var frame = frames[i];
-            string raw = RawClient.Escape(arrivals[i].Text);
+            string raw = Describe.Escape(arrivals[i].Text);
             Assert.That(frame.Type, Is.EqualTo("tick"), $"frame {i}: '{raw}'");
             Assert.That(long.TryParse(frame.Id, NumberStyles.None, CultureInfo.InvariantCulture, out long id), Is.True, $"frame {i} id is an integer: '{raw}'");
             Assert.That(id, Is.GreaterThan(previousId), $"frame {i} id increases: '{raw}'");
@@ -143,7 +144,7 @@ public sealed class SseStreamTests
         var byHand = tickFrames.Select(ParseFrameByHand).ToList();
 
         // Assert
-        Assert.That(parsed, Has.Count.EqualTo(TickCount), $"events in '{RawClient.Escape(body)}' (the retry-only block is no event)");
+        Assert.That(parsed, Has.Count.EqualTo(TickCount), $"events in '{Describe.Escape(body)}' (the retry-only block is no event)");
         Assert.That(parser.ReconnectionInterval, Is.EqualTo(TimeSpan.FromSeconds(2)), "retry: 2000 read by the parser");
         for (int i = 0; i < TickCount; i++)
         {
@@ -183,7 +184,7 @@ public sealed class SseStreamTests
             Assert.That(id, Is.EqualTo("42"));
             for (int i = 0; i < StreamCount; i++)
             {
-                Assert.That(RawClient.Escape(frames[i]), Is.EqualTo(RawClient.Escape(expected)), $"frame on stream {i}");
+                Assert.That(Describe.Escape(frames[i]), Is.EqualTo(Describe.Escape(expected)), $"frame on stream {i}");
             }
         }
         finally
@@ -242,7 +243,7 @@ public sealed class SseStreamTests
                 var ev = new SseEvent("still alive", type: "check", id: "1");
                 server.Hub.Publish(Hub.DefaultTopic, ev);
                 string frame = await fresh.ReadUntilAsync("\n\n", ReadTimeout);
-                Assert.That(RawClient.Escape(frame), Is.EqualTo(RawClient.Escape(Encoding.UTF8.GetString(SseFrames.Encode(ev, "1")))), "event on a new stream");
+                Assert.That(Describe.Escape(frame), Is.EqualTo(Describe.Escape(Encoding.UTF8.GetString(SseFrames.Encode(ev, "1")))), "event on a new stream");
             }
 
             Assert.That(server.Logs.Errors, Is.Empty, "no unexpected faults logged");
@@ -260,7 +261,7 @@ public sealed class SseStreamTests
         await using var server = TestServer.Start(o => o.TickInterval = TimeSpan.FromMilliseconds(100));
         using var client = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
         string tick = await client.ReadUntilAsync("\n\n", ReadTimeout);
-        Assert.That(ParseFrameByHand(tick).Type, Is.EqualTo("tick"), $"a tick before the reset: '{RawClient.Escape(tick)}'");
+        Assert.That(ParseFrameByHand(tick).Type, Is.EqualTo("tick"), $"a tick before the reset: '{Describe.Escape(tick)}'");
 
         // Act
         client.Reset();
@@ -272,13 +273,14 @@ public sealed class SseStreamTests
         using (var next = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client)
         {
             string nextTick = await next.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(ParseFrameByHand(nextTick).Type, Is.EqualTo("tick"), $"the ticker still runs: '{RawClient.Escape(nextTick)}'");
+            Assert.That(ParseFrameByHand(nextTick).Type, Is.EqualTo("tick"), $"the ticker still runs: '{Describe.Escape(nextTick)}'");
         }
 
         Assert.That(server.Logs.Errors, Is.Empty, "no unexpected faults logged");
     }
 
     [Test]
+    [Category("Timing")]
     public async Task Publish_ClientNeverReads_CutByWriteTimeoutWhileReaderGetsEveryEventInOrder()
     {
         // Arrange: queues big enough that only the write timeout can cut the slow subscriber.
@@ -292,9 +294,9 @@ public sealed class SseStreamTests
         });
 
         // A tiny receive window, set before connecting so it is what the handshake advertises.
-        using var slow = await RawSocket.ConnectStalledAsync(server.EndPoint, "/sse", receiveBufferSize: 1024, ReadTimeout);
-        string slowHead = await RawSocket.ReadUntilAsync(slow.Client, "\r\n\r\n", ReadTimeout);
-        Assert.That(slowHead, Does.StartWith("HTTP/1.1 200 "), $"slow client's head: '{RawClient.Escape(slowHead)}'");
+        using var slow = await RawClient.ConnectStalledAsync(server.EndPoint, "/sse", receiveBufferSize: 1024, ReadTimeout);
+        string slowHead = await slow.ReadUntilAsync("\r\n\r\n", ReadTimeout);
+        Assert.That(slowHead, Does.StartWith("HTTP/1.1 200 "), $"slow client's head: '{Describe.Escape(slowHead)}'");
 
         using var reader = (await SseStream.OpenAsync(server, "/sse", ReadTimeout)).Client;
         await server.WaitForSubscribersAsync(2, SettleTimeout);
@@ -350,8 +352,8 @@ public sealed class SseStreamTests
         // Act
         var clock = Stopwatch.StartNew();
         var stop = server.Server.StopAsync();
-        var restA = RawSocket.ReadToCleanEndAsync(a.Socket, deadline);
-        var restB = RawSocket.ReadToCleanEndAsync(b.Socket, deadline);
+        var restA = a.ReadToCleanEndAsync(deadline);
+        var restB = b.ReadToCleanEndAsync(deadline);
         await stop.WaitAsync(deadline);
         var stoppedAfter = clock.Elapsed;
         byte[] tailA = await restA;
@@ -378,11 +380,11 @@ public sealed class SseStreamTests
         // Act
         server.Hub.Publish(Hub.DefaultTopic, ev);
         var stop = server.Server.StopAsync();
-        byte[] tail = await RawSocket.ReadToCleanEndAsync(client.Socket, shutdownTimeout + TimeSpan.FromSeconds(2));
+        byte[] tail = await client.ReadToCleanEndAsync(shutdownTimeout + TimeSpan.FromSeconds(2));
         await stop.WaitAsync(shutdownTimeout + TimeSpan.FromSeconds(2));
 
         // Assert
-        Assert.That(RawClient.Escape(Encoding.UTF8.GetString(tail)), Is.EqualTo(RawClient.Escape(Encoding.UTF8.GetString(SseFrames.Encode(ev, "9")))),
+        Assert.That(Describe.Escape(Encoding.UTF8.GetString(tail)), Is.EqualTo(Describe.Escape(Encoding.UTF8.GetString(SseFrames.Encode(ev, "9")))),
             "what was queued is sent before the end of stream");
     }
 
@@ -405,7 +407,7 @@ public sealed class SseStreamTests
             AssertStreamHead(head);
             Assert.That(server.Hub.SubscriberCount, Is.Zero, "HEAD does not subscribe");
             // Had the HEAD response carried a body (the retry frame), it would come before this status line.
-            Assert.That(RawClient.Escape(nextHead), Does.StartWith("HTTP/1.1 200 "), "the next response on the same connection");
+            Assert.That(Describe.Escape(nextHead), Does.StartWith("HTTP/1.1 200 "), "the next response on the same connection");
         });
         string page = await client.ReadUntilAsync("hello</p>\n", ReadTimeout);
         Assert.That(page, Does.Contain("<title>test</title>"));
@@ -418,15 +420,15 @@ public sealed class SseStreamTests
         string expected = Encoding.UTF8.GetString(SseFrames.Encode(ev, id));
         if (frame != expected)
         {
-            Assert.Fail($"expected frame {id} ({expected.Length} chars) starting '{RawClient.Escape(expected[..Math.Min(40, expected.Length)])}', "
-                + $"arrived {frame.Length} chars starting '{RawClient.Escape(frame[..Math.Min(40, frame.Length)])}'");
+            Assert.Fail($"expected frame {id} ({expected.Length} chars) starting '{Describe.Escape(expected[..Math.Min(40, expected.Length)])}', "
+                + $"arrived {frame.Length} chars starting '{Describe.Escape(frame[..Math.Min(40, frame.Length)])}'");
         }
     }
 
     /// <summary>A frame split by hand: "field: value" lines, one leading space dropped, data lines joined with LF.</summary>
     private static HandFrame ParseFrameByHand(string frame)
     {
-        Assert.That(frame, Does.EndWith("\n\n"), $"a frame ends with a blank line: '{RawClient.Escape(frame)}'");
+        Assert.That(frame, Does.EndWith("\n\n"), $"a frame ends with a blank line: '{Describe.Escape(frame)}'");
         string? id = null;
         string? type = null;
         int? retry = null;
@@ -434,7 +436,7 @@ public sealed class SseStreamTests
         foreach (var line in frame[..^2].Split('\n'))
         {
             int colon = line.IndexOf(':', StringComparison.Ordinal);
-            Assert.That(colon, Is.GreaterThan(0), $"a field line in '{RawClient.Escape(frame)}'");
+            Assert.That(colon, Is.GreaterThan(0), $"a field line in '{Describe.Escape(frame)}'");
             string name = line[..colon];
             string value = line[(colon + 1)..];
             if (value.StartsWith(' '))
@@ -448,7 +450,7 @@ public sealed class SseStreamTests
                 case "event": type = value; break;
                 case "data": data.Add(value); break;
                 case "retry": retry = int.Parse(value, CultureInfo.InvariantCulture); break;
-                default: Assert.Fail($"unexpected field '{name}' in '{RawClient.Escape(frame)}'"); break;
+                default: Assert.Fail($"unexpected field '{name}' in '{Describe.Escape(frame)}'"); break;
             }
         }
 

@@ -35,7 +35,7 @@ public sealed class StaticFileTests
             Assert.That(response.StatusLine, Is.EqualTo("HTTP/1.1 200 OK"), response.RawHead);
             Assert.That(Header(response, "Content-Type"), Is.EqualTo("text/html; charset=utf-8"), response.RawHead);
             Assert.That(Header(response, "Content-Length"), Is.EqualTo(expectedBody.Length.ToString(CultureInfo.InvariantCulture)), response.RawHead);
-            Assert.That(response.Body, Is.EqualTo(expectedBody), $"body arrived as '{RawClient.Escape(response.BodyText)}'");
+            Assert.That(response.Body, Is.EqualTo(expectedBody), $"body arrived as '{Describe.Escape(response.BodyText)}'");
             Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
             Assert.That(TryParseHttpDate(Header(response, "Last-Modified"), out var lastModified), Is.True,
                 $"Last-Modified is not an IMF-fixdate: {response.RawHead}");
@@ -88,7 +88,7 @@ public sealed class StaticFileTests
         // Assert
         Assert.That(head.Status, Is.EqualTo(200), head.RawHead);
         Assert.That(nextHead, Does.StartWith("HTTP/1.1 200 OK\r\n"),
-            "the GET's status line should follow the HEAD's blank line directly; arrived: " + RawClient.Escape(nextHead));
+            "the GET's status line should follow the HEAD's blank line directly; arrived: " + Describe.Escape(nextHead));
         var body = await client.ReadUntilAsync("<p>hello</p>\n");
         Assert.That(body, Is.EqualTo(IndexHtml));
     }
@@ -135,122 +135,44 @@ public sealed class StaticFileTests
         await AssertNoStrayBodyAsync(client, "304");
     }
 
-    [Test]
-    public async Task Get_IfNoneMatchStar_Returns304()
+    // One conditional GET of "/": {etag}, {lastModified} and {dayBefore} stand for the ETag, the Last-Modified and
+    // a day before it, as a first GET on the same connection answered them. Each case keeps its name as a test of its own.
+    [TestCase("If-None-Match: *", 304, TestName = "Get_IfNoneMatchStar_Returns304")]
+    [TestCase("If-None-Match: \"not-the-tag\"", 200, TestName = "Get_IfNoneMatchOtherETag_Returns200WithBody")]
+    [TestCase("If-None-Match: W/{etag}", 304, TestName = "Get_IfNoneMatchWeakFormOfSameTag_Returns304")] // RFC 9110 §13.1.2: the weak comparison
+    [TestCase("If-None-Match: \"other\", {etag} , \"third\"", 304, TestName = "Get_IfNoneMatchListContainingETag_Returns304")]
+    [TestCase("If-Modified-Since: {lastModified}", 304, TestName = "Get_IfModifiedSinceEqualToLastModified_Returns304")]
+    [TestCase("If-Modified-Since: {dayBefore}", 200, TestName = "Get_IfModifiedSinceOlderThanLastModified_Returns200")]
+    [TestCase("If-None-Match: \"stale\"\r\nIf-Modified-Since: {lastModified}", 200, TestName = "Get_IfNoneMatchMismatchWithIfModifiedSinceMatch_Returns200")] // RFC 9110 §13.2.2: If-Modified-Since is ignored
+    public async Task Get_ConditionalRequest_ExactStatus(string fields, int status)
     {
         // Arrange
         await using var server = TestServer.Start();
         using var client = await server.ConnectAsync();
+        if (fields.Contains('{', StringComparison.Ordinal))
+        {
+            var first = await GetAsync(client, "/");
+            Assert.That(TryParseHttpDate(Header(first, "Last-Modified"), out var lastModified), Is.True, first.RawHead);
+            fields = fields
+                .Replace("{etag}", Header(first, "ETag"), StringComparison.Ordinal)
+                .Replace("{lastModified}", Header(first, "Last-Modified"), StringComparison.Ordinal)
+                .Replace("{dayBefore}", lastModified.AddDays(-1).ToString("r", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        }
 
         // Act
-        await client.SendAsync(Request("GET", "/", "If-None-Match: *\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
+        await client.SendAsync(Request("GET", "/", fields + "\r\n"));
+        var response = await client.ReadResponseAsync(expectBody: status != 304);
 
         // Assert
-        Assert.That(response.Status, Is.EqualTo(304), response.RawHead);
-        await AssertNoStrayBodyAsync(client, "304 for *");
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchOtherETag_Returns200WithBody()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-
-        // Act
-        await client.SendAsync(Request("GET", "/", "If-None-Match: \"not-the-tag\"\r\n"));
-        var response = await client.ReadResponseAsync();
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(200), response.RawHead);
-        Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchWeakFormOfSameTag_Returns304()
-    {
-        // Arrange: RFC 9110 §13.1.2 — If-None-Match uses the weak comparison.
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var etag = Header(await GetAsync(client, "/"), "ETag");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-None-Match: W/{etag}\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(304), $"sent W/{etag}; arrived: {response.RawHead}");
-        await AssertNoStrayBodyAsync(client, "304 for W/");
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchListContainingETag_Returns304()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var etag = Header(await GetAsync(client, "/"), "ETag");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-None-Match: \"other\", {etag} , \"third\"\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(304), response.RawHead);
-        await AssertNoStrayBodyAsync(client, "304 for a list");
-    }
-
-    [Test]
-    public async Task Get_IfModifiedSinceEqualToLastModified_Returns304()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var lastModified = Header(await GetAsync(client, "/"), "Last-Modified");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-Modified-Since: {lastModified}\r\n"));
-        var response = await client.ReadResponseAsync(expectBody: false);
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(304), $"sent If-Modified-Since: {lastModified}; arrived: {response.RawHead}");
-        await AssertNoStrayBodyAsync(client, "304 for If-Modified-Since");
-    }
-
-    [Test]
-    public async Task Get_IfModifiedSinceOlderThanLastModified_Returns200()
-    {
-        // Arrange
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        Assert.That(TryParseHttpDate(Header(await GetAsync(client, "/"), "Last-Modified"), out var lastModified), Is.True);
-        var older = lastModified.AddDays(-1).ToString("r", CultureInfo.InvariantCulture);
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-Modified-Since: {older}\r\n"));
-        var response = await client.ReadResponseAsync();
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(200), $"sent If-Modified-Since: {older}; arrived: {response.RawHead}");
-        Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
-    }
-
-    [Test]
-    public async Task Get_IfNoneMatchMismatchWithIfModifiedSinceMatch_Returns200()
-    {
-        // Arrange: RFC 9110 §13.2.2 — when If-None-Match is present, If-Modified-Since is ignored.
-        await using var server = TestServer.Start();
-        using var client = await server.ConnectAsync();
-        var lastModified = Header(await GetAsync(client, "/"), "Last-Modified");
-
-        // Act
-        await client.SendAsync(Request("GET", "/", $"If-None-Match: \"stale\"\r\nIf-Modified-Since: {lastModified}\r\n"));
-        var response = await client.ReadResponseAsync();
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(200), response.RawHead);
-        Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
+        Assert.That(response.Status, Is.EqualTo(status), $"sent {Describe.Escape(fields)}; arrived: {response.RawHead}");
+        if (status == 304)
+        {
+            await AssertNoStrayBodyAsync(client, $"304 for {Describe.Escape(fields)}");
+        }
+        else
+        {
+            Assert.That(response.BodyText, Is.EqualTo(IndexHtml));
+        }
     }
 
     // ---------------------------------------------------------------- content types
@@ -544,55 +466,44 @@ public sealed class StaticFileTests
 
     // ---------------------------------------------------------------- symlinks
 
-    [Test]
-    public async Task Get_SymlinkToFileOutsideRoot_Returns404()
+    // Each case keeps the name it had as a test of its own.
+    private static IEnumerable<TestCaseData> SymlinksOutOfRoot()
+    {
+        yield return new TestCaseData("link.txt", "secret file", "/link.txt").SetName("Get_SymlinkToFileOutsideRoot_Returns404");
+        yield return new TestCaseData("outside", "parent folder", "/outside/secret.txt").SetName("Get_SymlinkToDirectoryOutsideRoot_Returns404");
+
+        // "<parent>/public-evil" starts with the root's path "<parent>/public"; a bare prefix check would pass it.
+        yield return new TestCaseData("prefix.txt", "sibling folder's secret", "/prefix.txt").SetName("Get_SymlinkToSiblingFolderSharingRootPrefix_Returns404");
+    }
+
+    [TestCaseSource(nameof(SymlinksOutOfRoot))]
+    public async Task Get_SymlinkOutOfRoot_Returns404(string linkName, string pointsTo, string target)
     {
         // Arrange
         using var sandbox = new Sandbox();
-        File.CreateSymbolicLink(Path.Combine(sandbox.Root, "link.txt"), sandbox.SecretPath);
+        string link = Path.Combine(sandbox.Root, linkName);
+        switch (pointsTo)
+        {
+            case "secret file":
+                File.CreateSymbolicLink(link, sandbox.SecretPath);
+                break;
+            case "parent folder":
+                Directory.CreateSymbolicLink(link, sandbox.Parent);
+                break;
+            default:
+                File.CreateSymbolicLink(link, sandbox.SiblingSecretPath);
+                break;
+        }
+
         await using var server = TestServer.Start(o => o.Root = sandbox.Root);
         using var client = await server.ConnectAsync();
 
         // Act
-        var (response, raw) = await GetAndReadToCloseAsync(client, "/link.txt");
+        var (response, raw) = await GetAndReadToCloseAsync(client, target);
 
         // Assert
         Assert.That(response.Status, Is.EqualTo(404), response.RawHead);
-        Assert.That(raw, Does.Not.Contain(sandbox.Marker), "the symlink leaked the secret");
-    }
-
-    [Test]
-    public async Task Get_SymlinkToDirectoryOutsideRoot_Returns404()
-    {
-        // Arrange
-        using var sandbox = new Sandbox();
-        Directory.CreateSymbolicLink(Path.Combine(sandbox.Root, "outside"), sandbox.Parent);
-        await using var server = TestServer.Start(o => o.Root = sandbox.Root);
-        using var client = await server.ConnectAsync();
-
-        // Act
-        var (response, raw) = await GetAndReadToCloseAsync(client, "/outside/secret.txt");
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(404), response.RawHead);
-        Assert.That(raw, Does.Not.Contain(sandbox.Marker), "the directory symlink leaked the secret");
-    }
-
-    [Test]
-    public async Task Get_SymlinkToSiblingFolderSharingRootPrefix_Returns404()
-    {
-        // Arrange: "<parent>/public-evil" starts with the root's path "<parent>/public"; a bare prefix check would pass it.
-        using var sandbox = new Sandbox();
-        File.CreateSymbolicLink(Path.Combine(sandbox.Root, "prefix.txt"), sandbox.SiblingSecretPath);
-        await using var server = TestServer.Start(o => o.Root = sandbox.Root);
-        using var client = await server.ConnectAsync();
-
-        // Act
-        var (response, raw) = await GetAndReadToCloseAsync(client, "/prefix.txt");
-
-        // Assert
-        Assert.That(response.Status, Is.EqualTo(404), response.RawHead);
-        Assert.That(raw, Does.Not.Contain(sandbox.Marker), "the sibling folder's secret leaked");
+        Assert.That(raw, Does.Not.Contain(sandbox.Marker), $"the symlink to the {pointsTo} leaked the secret");
     }
 
     [Test]
@@ -741,6 +652,7 @@ public sealed class StaticFileTests
     [TestCase("changed")]
     [TestCase("removed")]
     [TestCase("created")]
+    [Category("Timing")]
     public async Task Get_FileChangesOnDisk_NewStateServedWithinTheRevalidationTime(string change)
     {
         // Arrange: the path has been answered once, so its answer is remembered.
@@ -802,11 +714,12 @@ public sealed class StaticFileTests
     private static async Task<(HttpResponse Response, string Raw)> GetAndReadToCloseAsync(RawClient client, string target)
     {
         await client.SendAsync(Request("GET", target, "Connection: close\r\n"));
-        var raw = Encoding.Latin1.GetString(await client.ReadToEndAsync());
-        int end = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        Assert.That(end, Is.GreaterThan(0), $"no complete response head for '{target}'; arrived: '{RawClient.Escape(raw)}'");
-        var response = HttpResponse.ParseHead(raw[..(end + 4)]);
-        response.Body = Encoding.Latin1.GetBytes(raw[(end + 4)..]);
+        byte[] bytes = await client.ReadToEndAsync();
+        var raw = Encoding.Latin1.GetString(bytes);
+        int end = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
+        Assert.That(end, Is.GreaterThan(0), $"no complete response head for '{target}'; arrived: '{Describe.Escape(raw)}'");
+        var response = HttpResponse.Parse(bytes.AsSpan(0, end + 4));
+        response.Body = bytes[(end + 4)..];
         return (response, raw);
     }
 
@@ -816,7 +729,7 @@ public sealed class StaticFileTests
         await client.SendAsync(Request("GET", "/probe-missing"));
         var head = await client.ReadUntilAsync("\r\n\r\n");
         Assert.That(head, Does.StartWith("HTTP/1.1 404 Not Found\r\n"),
-            $"after {after}, expected the next status line at once; arrived: '{RawClient.Escape(head)}'");
+            $"after {after}, expected the next status line at once; arrived: '{Describe.Escape(head)}'");
         await client.ReadUntilAsync("404 Not Found\n");
     }
 

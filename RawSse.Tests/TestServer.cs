@@ -27,6 +27,9 @@ internal sealed class TestServer : IAsyncDisposable
     public int Port => Server.LocalEndPoint.Port;
     public IPEndPoint EndPoint => Server.LocalEndPoint;
 
+    /// <summary>Streams the hub holds now, over all topics.</summary>
+    public int SubscriberCount => Hub.SubscriberCount;
+
     /// <summary>Starts a server; <paramref name="configure"/> adjusts the options (the root defaults to a fresh temp folder with an index.html).</summary>
     public static TestServer Start(Action<ServerOptions>? configure = null, LogLevel minimumLevel = LogLevel.Debug)
     {
