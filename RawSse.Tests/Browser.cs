@@ -191,8 +191,12 @@ internal sealed record PageSnapshot(string? State, string? DataState, string Cou
 
     public int VisibleEvents => Events.Count(e => e.Visible && e.ClassName.StartsWith("event ", StringComparison.Ordinal));
 
-    /// <summary>The largest numeric data-id listed, or -1.</summary>
-    public long MaxId => Ids.Select(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1).DefaultIfEmpty(-1).Max();
+    /// <summary>The largest sequence among the listed data-ids, or -1.</summary>
+    public long MaxId => Ids.Select(SequenceOf).DefaultIfEmpty(-1).Max();
+
+    /// <summary>The sequence of a hub-assigned id (<c>&lt;epoch&gt;-&lt;sequence&gt;</c>), or -1 for any other id.</summary>
+    public static long SequenceOf(string id) =>
+        id.LastIndexOf('-') is int dash and > 0 && long.TryParse(id.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1;
 
     public override string ToString() =>
         $"state '{State}' (data-state '{DataState}'), count '{Count}', last id '{LastId}', publish result '{PublishResult}', " +

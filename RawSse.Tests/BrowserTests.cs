@@ -82,12 +82,12 @@ public sealed class BrowserTests
             }
 
             serverB = await StartOnPortAsync(port, hub);
-            long lastWhileDown = long.Parse(publishedWhileDown[^1], CultureInfo.InvariantCulture);
+            long lastWhileDown = PageSnapshot.SequenceOf(publishedWhileDown[^1]);
             var after = await browser.WaitForAsync(p => p.State == "open" && p.MaxId >= lastWhileDown + 3, PageTimeout);
 
             // Assert
             var ids = after.Ids;
-            var numbers = ids.Select(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1).ToList();
+            var numbers = ids.Select(PageSnapshot.SequenceOf).ToList();
             List<long> expected = numbers.Count == 0 ? [] : [.. Enumerable.Range(0, numbers.Count).Select(i => numbers[0] + i)];
             Assert.Multiple(() =>
             {
@@ -266,7 +266,8 @@ public sealed class BrowserTests
         long previous = long.MinValue;
         foreach (var id in ids)
         {
-            if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= previous)
+            long n = PageSnapshot.SequenceOf(id);
+            if (n < 0 || n <= previous)
             {
                 return false;
             }

@@ -73,14 +73,14 @@ public sealed partial class FlowControlTests
                 }
             }
         });
-        string received = await client.ReadUntilAsync(SseStream.NumberedFrame(EventCount), TimeSpan.FromSeconds(5));
+        string received = await client.ReadUntilAsync(SseStream.NumberedFrame(server.Hub, EventCount), TimeSpan.FromSeconds(5));
         await publisher.WaitAsync(ReadTimeout);
 
         // Then, quiet: heartbeats are on, so one does come once the events stop.
         string afterwards = await client.ReadUntilAsync("\n", TimeSpan.FromSeconds(2));
 
         // Assert
-        string expected = string.Concat(Enumerable.Range(1, EventCount).Select(SseStream.NumberedFrame));
+        string expected = string.Concat(Enumerable.Range(1, EventCount).Select(i => SseStream.NumberedFrame(server.Hub, i)));
         Assert.Multiple(() =>
         {
             Assert.That(Describe.Escape(received), Is.EqualTo(Describe.Escape(expected)), "the 20 events and nothing between them");
@@ -114,7 +114,7 @@ public sealed partial class FlowControlTests
         Assert.Multiple(() =>
         {
             Assert.That(arrived, Is.Null, $"expected nothing within 1 s, arrived: '{Describe.Escape(arrived ?? "")}'");
-            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(1))), "the quiet stream is still alive");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 1))), "the quiet stream is still alive");
         });
     }
 
@@ -154,7 +154,7 @@ public sealed partial class FlowControlTests
             await server.WaitForSubscribersAsync(StalledCount + ReaderCount, SettleTimeout);
             string payload = new('x', 1000);
             var received = new int[ReaderCount];
-            var readerTasks = readers.Select((r, n) => Task.Run(() => ReadNumberedAsync(r, EventCount, count => Volatile.Write(ref received[n], count)))).ToList();
+            var readerTasks = readers.Select((r, n) => Task.Run(() => ReadNumberedAsync(r, server.Hub.Epoch, EventCount, count => Volatile.Write(ref received[n], count)))).ToList();
 
             // Act
             var publishDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
@@ -226,7 +226,7 @@ public sealed partial class FlowControlTests
 
         // Act: publish until the stalled queue has dropped, then as many again as it holds, so it holds the newest.
         int received = 0;
-        var readerTask = Task.Run(() => ReadNumberedAsync(reader, expectedCount: -1, count => Volatile.Write(ref received, count)));
+        var readerTask = Task.Run(() => ReadNumberedAsync(reader, server.Hub.Epoch, expectedCount: -1, count => Volatile.Write(ref received, count)));
         int published = 0;
         int extra = -1;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
@@ -255,7 +255,7 @@ public sealed partial class FlowControlTests
         long drops = metrics.Drops;
 
         // Now the stalled client reads: what its kernel buffers held, then the newest events from its queue.
-        var stalledText = await stalled.ReadUntilAsync(Frame(published, payload), TimeSpan.FromSeconds(15));
+        var stalledText = await stalled.ReadUntilAsync(Frame(server.Hub.Epoch, published, payload), TimeSpan.FromSeconds(15));
         var ids = IdLine().Matches(stalledText).Select(m => int.Parse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture)).ToList();
 
         // Assert
@@ -322,7 +322,7 @@ public sealed partial class FlowControlTests
     public async Task GetMetrics_AfterScriptedRun_PrometheusTextAndMeterAgree()
     {
         // Arrange
-        await using var server = TestServer.Start();
+        await using var server = TestServer.Start(o => o.MetricsTopics = ["a", "b"]);
         var meterReadings = new Dictionary<Meter, long>(ReferenceEqualityComparer.Instance);
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -355,15 +355,15 @@ public sealed partial class FlowControlTests
         }
 
         server.Hub.Publish("b", new SseEvent("e4"));
-        string a1Got = await a1.ReadUntilAsync(SseStream.NumberedFrame(3), ReadTimeout);
-        string a2Got = await a2.ReadUntilAsync(SseStream.NumberedFrame(3), ReadTimeout);
-        string b1Got = await b1.ReadUntilAsync(SseStream.NumberedFrame(4), ReadTimeout);
+        string a1Got = await a1.ReadUntilAsync(SseStream.NumberedFrame(server.Hub, 3), ReadTimeout);
+        string a2Got = await a2.ReadUntilAsync(SseStream.NumberedFrame(server.Hub, 3), ReadTimeout);
+        string b1Got = await b1.ReadUntilAsync(SseStream.NumberedFrame(server.Hub, 4), ReadTimeout);
 
         // A replay hit (event 3 replayed: the 8th delivery) on a stream that then closes cleanly.
-        using (var resumed = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2"))
+        using (var resumed = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: $"{server.Hub.Epoch}-2"))
         {
             string replayed = await resumed.ReadUntilAsync("\n\n", ReadTimeout);
-            Assert.That(Describe.Escape(replayed), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(3))), "the replay after id 2");
+            Assert.That(Describe.Escape(replayed), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 3))), "the replay after id 2");
             resumed.Socket.Shutdown(SocketShutdown.Send);
             Assert.That(await resumed.WaitForCloseAsync(ReadTimeout), Is.True, "the server ends the stream after the client's FIN");
         }
@@ -384,7 +384,7 @@ public sealed partial class FlowControlTests
         HttpResponse? response = null;
         var deadline = DateTime.UtcNow + SettleTimeout;
         while (!text.Contains("rawsse_disconnects_total{reason=\"client_closed\"} 1\n", StringComparison.Ordinal)
-            || !text.Contains("rawsse_subscribers{topic=\"a\"} 2\n", StringComparison.Ordinal))
+            || !text.Contains("rawsse_topic_subscribers{topic=\"a\"} 2\n", StringComparison.Ordinal))
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -402,13 +402,15 @@ public sealed partial class FlowControlTests
         var lines = text.Split('\n');
         Assert.Multiple(() =>
         {
-            Assert.That(Describe.Escape(a1Got + a2Got), Is.EqualTo(Describe.Escape(string.Concat(SseStream.NumberedFrames(1, 3)) + string.Concat(SseStream.NumberedFrames(1, 3)))), "both a streams got 1..3");
-            Assert.That(Describe.Escape(b1Got), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(4))), "the b stream got 4");
-            Assert.That(reset, Does.StartWith("event: reset\n"), "the unknown id got a reset");
+            Assert.That(Describe.Escape(a1Got + a2Got), Is.EqualTo(Describe.Escape(string.Concat(SseStream.NumberedFrames(server.Hub, 1, 3)) + string.Concat(SseStream.NumberedFrames(server.Hub, 1, 3)))), "both a streams got 1..3");
+            Assert.That(Describe.Escape(b1Got), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 4))), "the b stream got 4");
+            Assert.That(reset, Does.Contain("\nevent: reset\n"), "the unknown id got a reset");
             Assert.That(response!.Status, Is.EqualTo(200), $"head: {response.RawHead}");
             Assert.That(response.Headers.GetValueOrDefault("Content-Type"), Does.StartWith("text/plain"), $"head: {response.RawHead}");
-            Assert.That(lines, Does.Contain("rawsse_subscribers{topic=\"a\"} 2"), text);
-            Assert.That(lines, Does.Contain("rawsse_subscribers{topic=\"b\"} 1"), text);
+            Assert.That(lines, Does.Contain("rawsse_topic_subscribers{topic=\"a\"} 2"), text);
+            Assert.That(lines, Does.Contain("rawsse_topic_subscribers{topic=\"b\"} 1"), text);
+            Assert.That(lines, Does.Contain("rawsse_subscribers 4"), text);
+            Assert.That(text, Does.Not.Contain("topic=\"c\""), "a topic not named by --metrics-topics never appears");
             Assert.That(lines, Does.Contain("rawsse_events_published_total 4"), text);
             Assert.That(lines, Does.Contain("rawsse_deliveries_total 8"), text);
             Assert.That(lines, Does.Contain("rawsse_replay_hits_total 1"), text);
@@ -442,10 +444,10 @@ public sealed partial class FlowControlTests
     }
 
     /// <summary>
-    /// Reads numbered frames ("id: N") and checks they run 1, 2, 3, ... Reports progress as it goes; returns "ok", or
+    /// Reads numbered frames ("id: &lt;epoch&gt;-N") and checks they run 1, 2, 3, ... Reports progress as it goes; returns "ok", or
     /// the first frame that broke the run. With <paramref name="expectedCount"/> -1 it reads until the connection ends.
     /// </summary>
-    private static async Task<string> ReadNumberedAsync(RawClient client, int expectedCount, Action<int> progress)
+    private static async Task<string> ReadNumberedAsync(RawClient client, string epoch, int expectedCount, Action<int> progress)
     {
         int count = 0;
         while (expectedCount < 0 || count < expectedCount)
@@ -464,7 +466,7 @@ public sealed partial class FlowControlTests
                 return $"after {count} frames: {ex.GetType().Name}: {ex.Message}";
             }
 
-            string expectedStart = string.Create(CultureInfo.InvariantCulture, $"id: {count + 1}\n");
+            string expectedStart = string.Create(CultureInfo.InvariantCulture, $"id: {epoch}-{count + 1}\n");
             if (!frame.StartsWith(expectedStart, StringComparison.Ordinal))
             {
                 return $"expected a frame starting '{Describe.Escape(expectedStart)}', arrived '{Describe.Escape(frame[..Math.Min(frame.Length, 40)])}'";
@@ -488,8 +490,8 @@ public sealed partial class FlowControlTests
         return slowest;
     }
 
-    private static string Frame(int id, string data) => string.Create(CultureInfo.InvariantCulture, $"id: {id}\ndata: {data}\n\n");
+    private static string Frame(string epoch, int sequence, string data) => string.Create(CultureInfo.InvariantCulture, $"id: {epoch}-{sequence}\ndata: {data}\n\n");
 
-    [GeneratedRegex(@"^id: (\d+)$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^id: [0-9a-z]{8}-(\d+)$", RegexOptions.Multiline)]
     private static partial Regex IdLine();
 }

@@ -43,6 +43,7 @@ public sealed class FootprintTests
 
             // Assert
             long perStream = (after - before) / Streams;
+            TestContext.Out.WriteLine($"managed heap per idle stream, both ends: {perStream:N0} bytes");
             Assert.That(perStream, Is.LessThan(MaxBytesPerStream),
                 $"managed heap grew by {after - before:N0} bytes for {Streams} idle streams (server and client ends)");
             Assert.That(server.Hub.SubscriberCount, Is.EqualTo(Streams + 1), "every stream is still subscribed");

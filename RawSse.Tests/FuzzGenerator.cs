@@ -230,7 +230,7 @@ internal sealed class FuzzGenerator(Random rng, int port)
         string host = Pick("Host: fuzz\r\n", "host:fuzz\r\n", "HOST: \t fuzz \t\r\n", $"Host: 127.0.0.1:{port}\r\n");
         string fields = rng.Next(2) == 0 ? host + Extras() : Extras() + host;
         string topic = Pick(s_topics);
-        switch (rng.Next(26))
+        switch (rng.Next(28))
         {
             case 0:
             case 1:
@@ -248,7 +248,7 @@ internal sealed class FuzzGenerator(Random rng, int port)
             case 7:
                 return Head($"HEAD /sse?topic={topic} HTTP/1.1", fields, 200, headOnly: true);
             case 8:
-                return Head(Pick("GET /sse?topic=%zz HTTP/1.1", $"GET /sse?topic={new string('t', 257)} HTTP/1.1"), fields, 400);
+                return Head(Pick("GET /sse?topic=%C0%AE HTTP/1.1", $"GET /sse?topic={new string('t', 257)} HTTP/1.1"), fields, 400);
             case 9:
             case 10:
             {
@@ -259,7 +259,7 @@ internal sealed class FuzzGenerator(Random rng, int port)
             case 11:
                 return Head("POST /publish HTTP/1.1", fields + "Content-Type: text/plain\r\nContent-Length: 9\r\n", 415, body: "data=oops");
             case 12:
-                return Head("POST /publish HTTP/1.1", fields + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n", 400, body: "topic=a&data=%g");
+                return Head("POST /publish HTTP/1.1", fields + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16\r\n", 400, body: "topic=a&data=%FF");
             case 13:
                 return Head("OPTIONS / HTTP/1.1", fields, 405);
             case 14:
@@ -293,6 +293,24 @@ internal sealed class FuzzGenerator(Random rng, int port)
                 return Head("GET /index.html?x=1&y HTTP/1.1", fields, 200);
             case 24:
                 return Head("GET /sse?topic=%00 HTTP/1.1", fields, 400);
+            case 25:
+            case 26:
+            {
+                // A chunked publish, cut into random chunks (some with an extension), with a trailer now and then.
+                string form = $"topic={topic}&data=chunked+{rng.Next(100_000)}";
+                var chunked = new StringBuilder();
+                for (int at = 0; at < form.Length;)
+                {
+                    int size = Math.Min(form.Length - at, 1 + rng.Next(12));
+                    chunked.Append(size.ToString(rng.Next(2) == 0 ? "x" : "X", CultureInfo.InvariantCulture))
+                        .Append(rng.Next(5) == 0 ? ";ext=1" : "").Append("\r\n").Append(form, at, size).Append("\r\n");
+                    at += size;
+                }
+
+                chunked.Append("0\r\n").Append(rng.Next(4) == 0 ? "X-Trailer: t\r\n" : "").Append("\r\n");
+                return Head("POST /publish HTTP/1.1", fields + "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n", 200, body: chunked.ToString());
+            }
+
             default:
                 return Head("GET / HTTP/1.1", fields + "Content-Length: 0\r\n", 200);
         }

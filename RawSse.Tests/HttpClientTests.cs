@@ -33,7 +33,7 @@ public sealed class HttpClientTests
         var items = await TakeAsync(parser, 3, deadline.Token);
 
         // Assert
-        var ids = items.Select(i => long.TryParse(i.EventId, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1).ToList();
+        var ids = items.Select(i => SseStream.SequenceOf(server.Hub, i.EventId)).ToList();
         string seen = Describe.Items(items);
         Assert.Multiple(() =>
         {
@@ -41,7 +41,7 @@ public sealed class HttpClientTests
             Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/event-stream"), "Content-Type");
             Assert.That(items, Has.Count.EqualTo(3), $"events within {ReadTimeout.TotalSeconds:F0} s; parsed: {seen}");
             Assert.That(items.Select(i => i.EventType), Is.All.EqualTo("tick"), $"event types; parsed: {seen}");
-            Assert.That(ids, Is.All.GreaterThan(0), $"ids are numbers; parsed: {seen}");
+            Assert.That(ids, Is.All.GreaterThan(0), $"ids are the hub's <epoch>-<sequence>; parsed: {seen}");
             Assert.That(ids, Is.Ordered.Ascending.And.Unique, $"ids strictly increase; parsed: {seen}");
             Assert.That(items.Select(i => JsonIdOf(i.Data)), Is.EqualTo(ids), $"each tick's JSON id is its event id; parsed: {seen}");
             Assert.That(parser.LastEventId, Is.EqualTo(items.LastOrDefault().EventId), "the parser's Last-Event-ID, which a reconnecting client sends");

@@ -237,7 +237,7 @@ public sealed class HttpConnectionTests
             ("GET / HTTP/1.1\nHost: test\n\n", 400),
             ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: -1\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
             ("BREW / HTTP/1.1\r\nHost: test\r\n\r\n", 501),
             ("GET / HTTP/2.0\r\nHost: test\r\n\r\n", 505),
             ("GET / HTTP/1.1\r\nHost: test\r\nX-A: a\0b\r\n\r\n", 400),

@@ -402,8 +402,8 @@ public sealed class LimitsTests
             ("Content-Length +5", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nabcde", 400),
             ("Content-Length 4 2", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4 2\r\n\r\n", 400),
             ("two different Content-Length", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\na", 400),
-            ("Transfer-Encoding gzip", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
-            ("Transfer-Encoding chunked", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 501),
+            ("Transfer-Encoding gzip", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400), // RFC 9112 §6.3: chunked must be final
+            ("Transfer-Encoding gzip chunked", "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 501),
             ("asterisk-form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             ("authority-form", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 400),
             ("bare LF line endings", "GET / HTTP/1.1\nHost: x\n\n", 400),

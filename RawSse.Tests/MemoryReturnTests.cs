@@ -29,6 +29,28 @@ public sealed class MemoryReturnTests
     }
 
     [Test]
+    public void TryReturn_BurstsBackToBack_AtMostOnceAMinute()
+    {
+        // Arrange: a client that opens and closes bursts of connections at will.
+        var memory = new MemoryReturn(burstConnections: 2, minSurplusBytes: 0);
+        memory.OnAccepted();
+        long quiet = Environment.TickCount64 + MemoryReturn.QuietMs + 500;
+
+        // Act
+        var first = memory.TryReturn(quiet, acceptedSoFar: 2);
+        var second = memory.TryReturn(quiet + 5_000, acceptedSoFar: 4);
+        var later = memory.TryReturn(quiet + MemoryReturn.MinIntervalMs + 1, acceptedSoFar: 4);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.Not.Null, "the first burst is collected");
+            Assert.That(second, Is.Null, "a second burst five seconds later waits");
+            Assert.That(later, Is.Not.Null, "once a minute has passed, it is collected");
+        });
+    }
+
+    [Test]
     public void TryReturn_SurplusBelowTheMinimum_DoesNotCollect()
     {
         // Arrange: no heap holds a petabyte more than it uses.

@@ -20,14 +20,17 @@ public sealed class ReplayTests
 
     // Events 1 to 10 published; the stream resumes from the header's id, else the query's: the events after it, in
     // order, then the next live one. Each case keeps the name it had as a test of its own.
-    [TestCase("/sse?topic=a", "4", 5, true, TestName = "Subscribe_LastEventIdHeader_ReplaysLaterEventsInOrderThenContinuesLive")]
-    [TestCase("/sse?topic=a&lastEventId=4", null, 5, false, TestName = "Subscribe_LastEventIdQueryParameter_ReplaysLaterEventsInOrderThenContinuesLive")]
-    [TestCase("/sse?topic=a&lastEventId=4", "7", 8, false, TestName = "Subscribe_HeaderAndQueryParameterDisagree_HeaderWins")] // had the query won, 5, 6 and 7 would come first
+    // "{epoch}" stands for the hub's epoch, known only once the server runs (hub ids are "<epoch>-<sequence>").
+    [TestCase("/sse?topic=a", "{epoch}-4", 5, true, TestName = "Subscribe_LastEventIdHeader_ReplaysLaterEventsInOrderThenContinuesLive")]
+    [TestCase("/sse?topic=a&lastEventId={epoch}-4", null, 5, false, TestName = "Subscribe_LastEventIdQueryParameter_ReplaysLaterEventsInOrderThenContinuesLive")]
+    [TestCase("/sse?topic=a&lastEventId={epoch}-4", "{epoch}-7", 8, false, TestName = "Subscribe_HeaderAndQueryParameterDisagree_HeaderWins")] // had the query won, 5, 6 and 7 would come first
     public async Task Subscribe_ResumeAfterAnId_ReplaysLaterEventsInOrderThenContinuesLive(string target, string? lastEventIdHeader, int firstReplayed, bool checkReplayMetrics)
     {
         // Arrange
         await using var server = TestServer.Start();
         PublishNumbered(server, "a", from: 1, to: 10);
+        target = target.Replace("{epoch}", server.Hub.Epoch, StringComparison.Ordinal);
+        lastEventIdHeader = lastEventIdHeader?.Replace("{epoch}", server.Hub.Epoch, StringComparison.Ordinal);
 
         // Act
         using var client = await SseStream.OpenStreamAsync(server, target, ReadTimeout, lastEventIdHeader, expectedContentType: EventStream);
@@ -38,8 +41,8 @@ public sealed class ReplayTests
         // Assert
         Assert.Multiple(() =>
         {
-            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(firstReplayed, 10))), $"the replay for {target} with Last-Event-ID: {lastEventIdHeader ?? "(none)"}");
-            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(11))), "the first live event after the replay: no duplicate, no gap");
+            Assert.That(Escape(replayed), Is.EqualTo(Escape(SseStream.NumberedFrames(server.Hub, firstReplayed, 10))), $"the replay for {target} with Last-Event-ID: {lastEventIdHeader ?? "(none)"}");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 11))), "the first live event after the replay: no duplicate, no gap");
             if (checkReplayMetrics)
             {
                 Assert.That(server.Server.Metrics.ReplayHits, Is.EqualTo(1), "replay hits");
@@ -86,25 +89,26 @@ public sealed class ReplayTests
         server.Hub.Publish("b", new SseEvent("b3"));
 
         // Act
-        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a&topic=b", ReadTimeout, lastEventIdHeader: "1", expectedContentType: EventStream);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a&topic=b", ReadTimeout, lastEventIdHeader: $"{server.Hub.Epoch}-1", expectedContentType: EventStream);
         var replayed = await SseStream.ReadFramesAsync(client, count: 6, ReadTimeout);
         server.Hub.Publish(["b", "a"], new SseEvent("live"));
         string live = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
+        string e = server.Hub.Epoch;
         string[] expected =
         [
-            "id: 2\ndata: b1\n\n",
-            "id: 3\ndata: a2\n\n",
-            "id: 4\ndata: b2\n\n",
-            "id: 5\ndata: ab\n\n",
-            "id: 6\ndata: a3\n\n",
-            "id: 7\ndata: b3\n\n",
+            $"id: {e}-2\ndata: b1\n\n",
+            $"id: {e}-3\ndata: a2\n\n",
+            $"id: {e}-4\ndata: b2\n\n",
+            $"id: {e}-5\ndata: ab\n\n",
+            $"id: {e}-6\ndata: a3\n\n",
+            $"id: {e}-7\ndata: b3\n\n",
         ];
         Assert.Multiple(() =>
         {
             Assert.That(Escape(replayed), Is.EqualTo(Escape(expected)), "the merged replay of a and b after id 1");
-            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape("id: 8\ndata: live\n\n")), "a live event on both topics arrives once");
+            Assert.That(Describe.Escape(live), Is.EqualTo(Describe.Escape($"id: {e}-8\ndata: live\n\n")), "a live event on both topics arrives once");
         });
     }
 
@@ -116,16 +120,16 @@ public sealed class ReplayTests
         PublishNumbered(server, "a", from: 1, to: 20);
 
         // Act
-        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2", expectedContentType: EventStream);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: $"{server.Hub.Epoch}-2", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e21"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        AssertResetFrame(first);
+        AssertResetFrame(server.Hub.Epoch, first);
         Assert.Multiple(() =>
         {
-            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(21))), "after the reset the stream continues live, with nothing replayed");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 21))), "after the reset the stream continues live, with nothing replayed");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
             Assert.That(server.Server.Metrics.ReplayHits, Is.Zero, "replay hits");
         });
@@ -145,8 +149,8 @@ public sealed class ReplayTests
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        AssertResetFrame(first);
-        Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
+        AssertResetFrame(server.Hub.Epoch, first);
+        Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 6))), "after the reset the stream continues live");
     }
 
     [TestCase(true, TestName = "Subscribe_OverlongLastEventIdHeader_ResetAndIdNeverEchoed")]
@@ -173,11 +177,11 @@ public sealed class ReplayTests
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        AssertResetFrame(first);
+        AssertResetFrame(server.Hub.Epoch, first);
         string everything = first + next;
         Assert.Multiple(() =>
         {
-            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(6))), "after the reset the stream continues live");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 6))), "after the reset the stream continues live");
             Assert.That(everything, Does.Not.Contain("LongIdQ0000"), "the over-long id is never sent back");
         });
     }
@@ -193,17 +197,17 @@ public sealed class ReplayTests
         var seenLive = await SseStream.ReadFramesAsync(watcher, count: 3, ReadTimeout);
 
         // Act
-        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: "2", expectedContentType: EventStream);
+        using var client = await SseStream.OpenStreamAsync(server, "/sse?topic=a", ReadTimeout, lastEventIdHeader: $"{server.Hub.Epoch}-2", expectedContentType: EventStream);
         string first = await client.ReadUntilAsync("\n\n", ReadTimeout);
         server.Hub.Publish("a", new SseEvent("e4"));
         string next = await client.ReadUntilAsync("\n\n", ReadTimeout);
 
         // Assert
-        Assert.That(Escape(seenLive), Is.EqualTo(Escape(SseStream.NumberedFrames(1, 3))), "the live subscriber saw 1..3");
-        AssertResetFrame(first);
+        Assert.That(Escape(seenLive), Is.EqualTo(Escape(SseStream.NumberedFrames(server.Hub, 1, 3))), "the live subscriber saw 1..3");
+        AssertResetFrame(server.Hub.Epoch, first);
         Assert.Multiple(() =>
         {
-            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(4))), "after the reset the stream continues live");
+            Assert.That(Describe.Escape(next), Is.EqualTo(Describe.Escape(SseStream.NumberedFrame(server.Hub, 4))), "after the reset the stream continues live");
             Assert.That(server.Server.Metrics.ReplayMisses, Is.EqualTo(1), "replay misses");
         });
     }
@@ -245,7 +249,7 @@ public sealed class ReplayTests
 
         // Act
         await anchorReached.Task.WaitAsync(ReadTimeout);
-        await client.SendAsync($"GET /sse?topic=a HTTP/1.1\r\nHost: test\r\nLast-Event-ID: {Anchor}\r\n\r\n");
+        await client.SendAsync($"GET /sse?topic=a HTTP/1.1\r\nHost: test\r\nLast-Event-ID: {server.Hub.Epoch}-{Anchor}\r\n\r\n");
         var head = await client.ReadResponseAsync(expectBody: false, ReadTimeout);
         string retry = await client.ReadUntilAsync("\n\n", ReadTimeout);
         var ids = new List<int>();
@@ -283,6 +287,7 @@ public sealed class ReplayTests
             o =>
             {
                 o.ReplayCapacity = Total;
+                o.ReplayBytesPerTopic = o.MaxReplayBytes = 64L * 1024 * 1024; // all 200 events of 64 KiB are kept
                 o.MaxQueuedEvents = 16;
                 o.HeartbeatInterval = TimeSpan.Zero;
             },
@@ -293,7 +298,7 @@ public sealed class ReplayTests
         }
 
         using var client = await server.ConnectAsync();
-        await client.SendAsync("GET /sse?topic=a HTTP/1.1\r\nHost: test\r\nLast-Event-ID: 1\r\n\r\n");
+        await client.SendAsync($"GET /sse?topic=a HTTP/1.1\r\nHost: test\r\nLast-Event-ID: {server.Hub.Epoch}-1\r\n\r\n");
         await server.WaitForSubscribersAsync(1, SettleTimeout, topic: "a");
 
         // Act
@@ -336,7 +341,7 @@ public sealed class ReplayTests
         for (int i = from; i <= to; i++)
         {
             string id = server.Hub.Publish(topic, new SseEvent("e" + i.ToString(CultureInfo.InvariantCulture)));
-            Assert.That(id, Is.EqualTo(i.ToString(CultureInfo.InvariantCulture)), "the hub assigns ids 1, 2, 3, ... on a fresh server");
+            Assert.That(id, Is.EqualTo($"{server.Hub.Epoch}-{i}"), "the hub assigns <epoch>-1, <epoch>-2, ... on a fresh server");
         }
     }
 
@@ -350,17 +355,17 @@ public sealed class ReplayTests
         }
 
         int end = frame.IndexOf('\n', StringComparison.Ordinal);
-        return int.Parse(frame.AsSpan(4, end - 4), NumberStyles.None, CultureInfo.InvariantCulture);
+        int dash = frame.LastIndexOf('-', end);
+        return int.Parse(frame.AsSpan(dash + 1, end - dash - 1), NumberStyles.None, CultureInfo.InvariantCulture);
     }
 
-    private static void AssertResetFrame(string frame)
+    private static void AssertResetFrame(string epoch, string frame)
     {
         string raw = Describe.Escape(frame);
         Assert.Multiple(() =>
         {
-            Assert.That(frame, Does.StartWith("event: reset\n"), $"the first frame is a reset: '{raw}'");
+            Assert.That(frame, Does.Match($"^id: {epoch}-[0-9]+\nevent: reset\n"), $"the first frame is a reset carrying the hub's newest id, so the next reconnect resumes from it: '{raw}'");
             Assert.That(frame.Split('\n'), Has.Some.StartWith("data: "), $"the reset has a data line: '{raw}'");
-            Assert.That(frame.Split('\n'), Has.None.StartWith("id:"), $"the reset has no id line (it must not move the client's Last-Event-ID): '{raw}'");
             Assert.That(frame, Does.EndWith("\n\n"), $"the reset is one complete frame: '{raw}'");
             Assert.That(frame.IndexOf("\n\n", StringComparison.Ordinal), Is.EqualTo(frame.Length - 2), $"exactly one frame: '{raw}'");
         });

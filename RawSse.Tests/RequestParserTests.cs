@@ -495,9 +495,9 @@ public sealed class RequestParserTests
     [TestCase("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, TestName = "{m}(two different Content-Length fields)")]
     [TestCase("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400, TestName = "{m}(Transfer-Encoding then Content-Length)")]
     [TestCase("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400, TestName = "{m}(Content-Length then Transfer-Encoding)")]
-    [TestCase("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 501, TestName = "{m}(Transfer-Encoding chunked)")]
+    [TestCase("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, TestName = "{m}(Transfer-Encoding chunked not last)")]
     [TestCase("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, TestName = "{m}(Transfer-Encoding gzip chunked)")]
-    [TestCase("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 501, TestName = "{m}(Transfer-Encoding on HTTP 1.0)")]
+    [TestCase("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, TestName = "{m}(Transfer-Encoding on HTTP 1.0)")]
     public void TryParseHead_MalformedHead_RejectedWithStatus(string head, int expectedStatus)
     {
         AssertRejectedEveryWay(head, expectedStatus, RequestLimits.Default);

@@ -12,6 +12,11 @@ namespace RawSse.Tests;
 /// </summary>
 internal static class SseStream
 {
+    /// <summary>The sequence of one of <paramref name="hub"/>'s ids (<c>&lt;epoch&gt;-&lt;sequence&gt;</c>), or -1 for any other id.</summary>
+    public static long SequenceOf(RawSse.Sse.Hub hub, string? id) =>
+        id is not null && id.StartsWith(hub.Epoch + "-", StringComparison.Ordinal)
+        && long.TryParse(id.AsSpan(hub.Epoch.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1;
+
     /// <summary>The first frame of every stream under the default <see cref="ServerOptions.Retry"/> of 2 s.</summary>
     public const string RetryFrame = "retry: 2000\n\n";
 
@@ -90,10 +95,10 @@ internal static class SseStream
     }
 
     /// <summary>The frame of event <paramref name="i"/> as the numbered-event tests publish it: id <c>i</c>, data <c>e{i}</c>.</summary>
-    public static string NumberedFrame(int i) => string.Create(CultureInfo.InvariantCulture, $"id: {i}\ndata: e{i}\n\n");
+    public static string NumberedFrame(RawSse.Sse.Hub hub, int i) => string.Create(CultureInfo.InvariantCulture, $"id: {hub.Epoch}-{i}\ndata: e{i}\n\n");
 
     /// <summary>The frames of events <paramref name="from"/> to <paramref name="to"/>, inclusive.</summary>
-    public static List<string> NumberedFrames(int from, int to) => Enumerable.Range(from, to - from + 1).Select(NumberedFrame).ToList();
+    public static List<string> NumberedFrames(RawSse.Sse.Hub hub, int from, int to) => Enumerable.Range(from, to - from + 1).Select(i => NumberedFrame(hub, i)).ToList();
 
     /// <summary>Round-trips stream bytes through the runtime's SSE parser; <paramref name="retry"/> is the last <c>retry:</c> it saw, if any.</summary>
     public static List<SseItem<string>> Parse(byte[] bytes, out TimeSpan? retry)

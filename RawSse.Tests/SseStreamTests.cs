@@ -99,7 +99,8 @@ public sealed class SseStreamTests
             var frame = frames[i];
             string raw = Describe.Escape(arrivals[i].Text);
             Assert.That(frame.Type, Is.EqualTo("tick"), $"frame {i}: '{raw}'");
-            Assert.That(long.TryParse(frame.Id, NumberStyles.None, CultureInfo.InvariantCulture, out long id), Is.True, $"frame {i} id is an integer: '{raw}'");
+            long id = SseStream.SequenceOf(server.Hub, frame.Id);
+            Assert.That(id, Is.GreaterThan(0), $"frame {i} id is the hub's <epoch>-<sequence>: '{raw}'");
             Assert.That(id, Is.GreaterThan(previousId), $"frame {i} id increases: '{raw}'");
 
             using var json = JsonDocument.Parse(frame.Data);

@@ -89,8 +89,8 @@ public sealed class SubscriberTests
     {
         // Arrange
         var sink = new RecordingSink { Full = true };
-        var counters = new HubCounters();
-        var subscriber = new Subscriber(sink, ["t"], new SubscriberLimits(2, 1 << 20, SlowConsumerPolicy.DropOldest), counters);
+        var hub = new Hub();
+        var subscriber = new Subscriber(sink, ["t"], new SubscriberLimits(2, 1 << 20, SlowConsumerPolicy.DropOldest), hub);
         subscriber.Enqueue(Frame("in flight"));
         subscriber.Flush();
         subscriber.Enqueue(Frame("old"));
@@ -107,7 +107,7 @@ public sealed class SubscriberTests
         {
             Assert.That(result, Is.EqualTo(EnqueueResult.Queued));
             Assert.That(sink.Sends[1], Is.EqualTo("data: middle\n\ndata: new\n\n"), "the oldest queued frame was dropped");
-            Assert.That(counters.Drops, Is.EqualTo(1), "drops counted");
+            Assert.That(hub.Counters.Drops, Is.EqualTo(1), "drops counted");
             Assert.That(sink.CompletedWith, Is.Null, "drop-oldest never cuts");
         });
     }
@@ -237,7 +237,7 @@ public sealed class SubscriberTests
     }
 
     private static Subscriber NewSubscriber(RecordingSink sink, SubscriberLimits? limits = null) =>
-        new(sink, ["t"], limits ?? new SubscriberLimits(1024, 1 << 20, SlowConsumerPolicy.Disconnect), new HubCounters());
+        new(sink, ["t"], limits ?? new SubscriberLimits(1024, 1 << 20, SlowConsumerPolicy.Disconnect), new Hub());
 
     private static byte[] Frame(string data) => SseFrames.Encode(new SseEvent(data), id: null);
 

@@ -16,6 +16,13 @@ internal sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>The index.html every test server's root starts with.</summary>
+    /// <summary>
+    /// The short Host names the suite's hand-written requests use ("Host: a"). A server bound to loopback answers only
+    /// loopback names unless told others (DNS rebinding); the tests of that rule start servers with none of these.
+    /// </summary>
+    public static readonly IReadOnlyList<string> SuiteHosts =
+        ["a", "b", "x", "y", "test", "fuzz", "probe", "junk", "warm", "half", "fault", "churn", "burst", "example.com"];
+
     public const string IndexHtml = "<!DOCTYPE html><title>test</title><p>hello</p>\n";
 
     private readonly ILoggerFactory _loggerFactory;
@@ -35,7 +42,7 @@ internal sealed class TestServer : IAsyncDisposable
     {
         var root = Directory.CreateTempSubdirectory("rawsse-root-").FullName;
         File.WriteAllText(Path.Combine(root, "index.html"), IndexHtml);
-        var options = new ServerOptions { BindAddress = IPAddress.Loopback, Port = 0, Root = root, TickInterval = TimeSpan.Zero };
+        var options = new ServerOptions { BindAddress = IPAddress.Loopback, Port = 0, Root = root, TickInterval = TimeSpan.Zero, AllowedHosts = SuiteHosts };
         configure?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var factory = LoggerFactory.Create(b => b.SetMinimumLevel(minimumLevel).AddProvider(logs));

@@ -93,9 +93,11 @@ public sealed class TopicTests
     }
 
     // A stream the server must refuse with 400, subscribing nothing. Each case keeps the name it had as a test of its own.
+    // C1 controls (U+0085 NEL, U+009B CSI) count as control characters; "%zz" is no escape, so it is kept as it is
+    // (WHATWG), a valid name.
     private static IEnumerable<TestCaseData> RefusedStreamQueries()
     {
-        foreach (string query in new[] { "?topic=", "?topic", "?topic=a&topic=", "?topic=a%0Ab", "?topic=%zz", "?topic=%C0%AE" })
+        foreach (string query in new[] { "?topic=", "?topic", "?topic=a&topic=", "?topic=a%0Ab", "?topic=%C0%AE", "?topic=a%C2%85b", "?topic=%C2%9B" })
         {
             yield return new TestCaseData(query).SetName($"Stream_InvalidTopicParameter_Returns400(\"{query}\")");
         }

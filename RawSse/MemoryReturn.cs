@@ -10,23 +10,30 @@ namespace RawSse;
 /// need for a long time. Checked by the server's sweep: once no connection has arrived for <see cref="QuietMs"/>
 /// after at least <see cref="ServerOptions.MemoryReturnBurst"/> new ones, and the collector holds at least
 /// <see cref="ServerOptions.MemoryReturnMinBytes"/> more than the heap, one compacting collection that decommits
-/// what it frees returns it. It pauses the process once per burst (44 ms after 19,000 streams connected here).
+/// what it frees returns it. It pauses the process once per burst (44 ms after 19,000 streams connected here), and at
+/// most once every <see cref="MinIntervalMs"/>, however the bursts come: a client that opens and closes a thousand
+/// connections at will cannot make the server pause more often than that.
 /// </summary>
 internal sealed class MemoryReturn(int burstConnections, long minSurplusBytes)
 {
     public const long QuietMs = 1000;
 
+    /// <summary>The shortest time between two collections.</summary>
+    public const long MinIntervalMs = 60_000;
+
     private long _lastAcceptAt;        // Volatile: Environment.TickCount64 of the last accepted connection
     private long _acceptedAtLastCheck; // the sweep's own
+    private long? _lastCollectionAt;   // the sweep's own
 
     public void OnAccepted() => Volatile.Write(ref _lastAcceptAt, Environment.TickCount64);
 
     /// <summary>Collects when a burst is over and worth it; returns the bytes given back and the pause, or null.</summary>
     public (long ReturnedBytes, TimeSpan Pause)? TryReturn(long now, long acceptedSoFar)
     {
-        if (burstConnections <= 0 || acceptedSoFar - _acceptedAtLastCheck < burstConnections || now - Volatile.Read(ref _lastAcceptAt) < QuietMs)
+        if (burstConnections <= 0 || acceptedSoFar - _acceptedAtLastCheck < burstConnections || now - Volatile.Read(ref _lastAcceptAt) < QuietMs
+            || now - _lastCollectionAt < MinIntervalMs)
         {
-            return null;
+            return null; // too soon after the last collection: the burst waits its turn
         }
 
         _acceptedAtLastCheck = acceptedSoFar;
@@ -36,6 +43,7 @@ internal sealed class MemoryReturn(int burstConnections, long minSurplusBytes)
             return null;
         }
 
+        _lastCollectionAt = now;
         var clock = Stopwatch.StartNew();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var pause = clock.Elapsed;

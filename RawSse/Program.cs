@@ -24,6 +24,12 @@ var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug
 var heartbeat = new Option<int>("--heartbeat") { Description = "Comment line on a stream quiet this many ms; 0 turns heartbeats off", DefaultValueFactory = _ => (int)defaults.HeartbeatInterval.TotalMilliseconds };
 var retry = new Option<int>("--retry") { Description = "Reconnection delay in ms sent to clients (retry:)", DefaultValueFactory = _ => (int)defaults.Retry.TotalMilliseconds };
 var replay = new Option<int>("--replay") { Description = "Events each topic keeps for Last-Event-ID resumes", DefaultValueFactory = _ => defaults.ReplayCapacity };
+var replayBytes = new Option<long>("--replay-bytes") { Description = "Bytes each topic keeps for resumes (an event costs its frame plus 64 bytes and its id)", DefaultValueFactory = _ => defaults.ReplayBytesPerTopic };
+var maxReplayMemory = new Option<long>("--max-replay-memory") { Description = "Bytes kept for resumes across all topics; past it the oldest events go first", DefaultValueFactory = _ => defaults.MaxReplayBytes };
+var maxTopics = new Option<int>("--max-topics") { Description = "Live topics allowed; a publish or stream that would make more gets 503", DefaultValueFactory = _ => defaults.MaxTopics };
+var corsOrigins = new Option<string[]>("--cors-origins") { Description = "Origins whose pages may publish from a browser (comma-separated or repeated); other pages get 403", AllowMultipleArgumentsPerToken = true };
+var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names answered besides localhost, 127.0.0.1 and [::1] when bound to loopback; others get 421", AllowMultipleArgumentsPerToken = true };
+var metricsTopics = new Option<string[]>("--metrics-topics") { Description = "Topics whose subscriber counts /metrics shows by name", AllowMultipleArgumentsPerToken = true };
 var publishToken = new Option<string?>("--publish-token") { Description = "Bearer token for POST /publish (or RAWSSE_PUBLISH_TOKEN); without one, only loopback clients may publish" };
 var maxBody = new Option<int>("--max-body-bytes") { Description = "Largest POST /publish body", DefaultValueFactory = _ => defaults.MaxPublishBodyBytes };
 var queueEvents = new Option<int>("--queue-events") { Description = "Events one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedEvents };
@@ -42,7 +48,7 @@ var maxHeaders = new Option<int>("--max-headers") { Description = "Most header f
 
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
-    port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, publishToken, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
+    port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
     requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
 
@@ -76,6 +82,12 @@ command.SetAction(async (result, _) =>
         HeartbeatInterval = TimeSpan.FromMilliseconds(result.GetValue(heartbeat)),
         Retry = TimeSpan.FromMilliseconds(result.GetValue(retry)),
         ReplayCapacity = result.GetValue(replay),
+        ReplayBytesPerTopic = result.GetValue(replayBytes),
+        MaxReplayBytes = result.GetValue(maxReplayMemory),
+        MaxTopics = result.GetValue(maxTopics),
+        CorsOrigins = SplitList(result.GetValue(corsOrigins)),
+        AllowedHosts = SplitList(result.GetValue(allowedHosts)),
+        MetricsTopics = SplitList(result.GetValue(metricsTopics)),
         PublishToken = result.GetValue(publishToken) ?? Environment.GetEnvironmentVariable("RAWSSE_PUBLISH_TOKEN"),
         MaxPublishBodyBytes = result.GetValue(maxBody),
         MaxQueuedEvents = result.GetValue(queueEvents),
@@ -108,6 +120,13 @@ command.SetAction(async (result, _) =>
         {
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        // A slow terminal or pipe must not stall the server: past the queue's length lines are dropped, and the
+        // logger writes how many it dropped.
+        .AddConsole(console =>
+        {
+            console.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite;
+            console.MaxQueueLength = 10_000;
         }));
 
     await using var server = new Server(options, loggerFactory);
@@ -140,6 +159,10 @@ command.SetAction(async (result, _) =>
         stop.TrySetResult();
     }
 });
+
+// "a,b" and "a b" and a repeated option all give [a, b].
+static string[] SplitList(string[]? values) =>
+    values is null ? [] : [.. values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
 // The server handles SIGINT/SIGTERM itself (graceful stop); System.CommandLine's own handler would race it
 // and, on a second signal after the action returned, cancel a disposed token.

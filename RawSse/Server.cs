@@ -31,7 +31,7 @@ public sealed class Server : IAsyncDisposable
     private int _maxConnections;
     private int _state; // 0 new, 1 started, 2 stopped
 
-    /// <param name="hub">A hub to serve (see <see cref="RawSse.Sse.Hub"/>); by default the server makes its own with <see cref="ServerOptions.ReplayCapacity"/>.</param>
+    /// <param name="hub">A hub to serve (see <see cref="RawSse.Sse.Hub"/>); by default the server makes its own with the options' replay and topic limits.</param>
     public Server(ServerOptions options, ILoggerFactory? loggerFactory = null, Hub? hub = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -39,18 +39,20 @@ public sealed class Server : IAsyncDisposable
         Options = options;
         Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
         _listener = new TcpListener(options.BindAddress, options.Port);
-        Hub = hub ?? new Hub(options.ReplayCapacity);
-        Metrics = new ServerMetrics(() => _connections.Count, Hub);
+        Hub = hub ?? new Hub(options.HubLimits);
+        Metrics = new ServerMetrics(() => _connections.Count, Hub, options.MetricsTopics);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
         _acceptLog = new RateLimitedLog(Log, perSecond: 1);
         _memoryReturn = new MemoryReturn(options.MemoryReturnBurst, options.MemoryReturnMinBytes);
 
         // The route table: an endpoint is a handler and one line here.
-        var router = new Router(fallback: new StaticFileHandler(new StaticFiles(options.Root), Log))
+        var hosts = new HostPolicy(loopbackOnly: IPAddress.IsLoopback(options.BindAddress), options.AllowedHosts);
+        var router = new Router(fallback: new StaticFileHandler(new StaticFiles(options.Root), Log), hosts)
         {
             ["/sse"] = new StreamHandler(Hub, new StreamLeases(options.MaxStreamsPerAddress), options.CreateSubscriberLimits(),
                 (long)options.Retry.TotalMilliseconds, options.AllowOrigin, Log),
-            ["/publish"] = new PublishHandler(new PublishAuthorizer(options.PublishToken), new PublishForm(Hub), options.MaxPublishBodyBytes),
+            ["/publish"] = new PublishHandler(new PublishAuthorizer(options.PublishToken), new CrossOriginPolicy(options.CorsOrigins),
+                answersPreflights: options.CorsOrigins.Count > 0, new PublishForm(Hub, options.MaxQueuedBytes), options.MaxPublishBodyBytes),
             ["/metrics"] = new MetricsHandler(Metrics),
         };
         _services = new ConnectionServices(options.RequestLimits, router, _connections, Metrics, Log, _rejectionLog);

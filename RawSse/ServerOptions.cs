@@ -37,13 +37,34 @@ public sealed class ServerOptions
     public SlowConsumerPolicy SlowConsumerPolicy { get; set; } = SlowConsumerPolicy.Disconnect;
 
     /// <summary>Events each topic keeps for Last-Event-ID resumes; 0 keeps none.</summary>
-    public int ReplayCapacity { get; set; } = 1000;
+    public int ReplayCapacity { get; set; } = HubLimits.Default.ReplayCount;
+
+    /// <summary>Bytes each topic keeps for resumes (an event is charged its frame plus 64 bytes and its id).</summary>
+    public long ReplayBytesPerTopic { get; set; } = HubLimits.Default.ReplayBytesPerTopic;
+
+    /// <summary>Bytes kept for resumes across all topics; past it the oldest events go first, whatever their topic.</summary>
+    public long MaxReplayBytes { get; set; } = HubLimits.Default.MaxReplayBytes;
+
+    /// <summary>Live topics (subscribed to, or keeping events); a publish or stream that would make more gets 503.</summary>
+    public int MaxTopics { get; set; } = HubLimits.Default.MaxTopics;
 
     /// <summary>A comment line is sent on a stream that has been quiet this long; <see cref="TimeSpan.Zero"/> sends none.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Bearer token that <c>POST /publish</c> requires; null or empty lets only loopback clients publish.</summary>
     public string? PublishToken { get; set; }
+
+    /// <summary>
+    /// Origins (<c>https://app.example</c>) whose pages may publish from a browser: they pass the cross-site check, get
+    /// CORS headers, and their preflights are answered. Pages of any other origin get 403.
+    /// </summary>
+    public IReadOnlyList<string> CorsOrigins { get; set; } = [];
+
+    /// <summary>Host names (any port) the server answers to besides localhost, 127.0.0.1 and [::1] when bound to loopback; others get 421.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Topics whose subscriber counts <c>/metrics</c> shows by name; no other topic name ever appears there.</summary>
+    public IReadOnlyList<string> MetricsTopics { get; set; } = [];
 
     /// <summary>Largest <c>POST /publish</c> body accepted; a larger one gets 413.</summary>
     public int MaxPublishBodyBytes { get; set; } = 1024 * 1024;
@@ -81,29 +102,43 @@ public sealed class ServerOptions
 
     internal SubscriberLimits CreateSubscriberLimits() => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
 
+    internal HubLimits HubLimits => new(ReplayCapacity, ReplayBytesPerTopic, MaxReplayBytes, MaxTopics);
+
     /// <exception cref="ArgumentException">The first option that cannot work, named.</exception>
     public void Validate()
     {
+        var day = TimeSpan.FromDays(1);
         Check(Port is >= 0 and <= 65535, "port must be between 0 and 65535");
         Check(Directory.Exists(Root), $"root folder '{Root}' does not exist");
-        Check(TickInterval >= TimeSpan.Zero, "interval must not be negative");
+        Check(TickInterval >= TimeSpan.Zero && TickInterval <= day, "interval must be between 0 and a day");
         Check(TickInterval == TimeSpan.Zero || TickInterval >= TimeSpan.FromMilliseconds(1), "interval must be at least 1 ms, or 0 to turn the ticker off");
-        Check(Retry >= TimeSpan.Zero && Retry.TotalMilliseconds <= int.MaxValue, "retry must be a non-negative number of milliseconds");
+        Check(Retry >= TimeSpan.Zero && Retry <= day, "retry must be between 0 and a day");
         Check(AllowOrigin is null || IsHeaderValueSafe(AllowOrigin), "allow-origin must be a single header value");
-        Check(WriteTimeout > TimeSpan.Zero, "write timeout must be positive");
-        Check(MaxQueuedEvents > 0, "max queued events must be positive");
-        Check(MaxQueuedBytes > 0, "max queued bytes must be positive");
-        Check(ReplayCapacity is >= 0 and <= 1_000_000, "replay capacity must be between 0 and 1,000,000");
-        Check(HeartbeatInterval >= TimeSpan.Zero, "heartbeat interval must not be negative");
+        Check(WriteTimeout > TimeSpan.Zero && WriteTimeout <= day, "write timeout must be positive, and at most a day");
+        Check(MaxQueuedEvents is > 0 and <= 1_000_000, "max queued events must be between 1 and 1,000,000");
+        Check(MaxQueuedBytes is >= 1024 and <= 1L << 30, "max queued bytes must be between 1 KiB and 1 GiB");
+        HubLimits.Validate();
+        Check(HeartbeatInterval >= TimeSpan.Zero && HeartbeatInterval <= day, "heartbeat interval must be between 0 and a day");
         Check(MaxPublishBodyBytes is > 0 and <= 64 * 1024 * 1024, "max publish body must be between 1 byte and 64 MiB");
-        Check(RequestTimeout > TimeSpan.Zero, "request timeout must be positive");
-        Check(KeepAliveTimeout > TimeSpan.Zero, "keep-alive timeout must be positive");
-        Check(MaxConnections > 0, "max connections must be positive");
-        Check(MaxStreamsPerAddress >= 0, "max streams per address must not be negative");
-        Check(ShutdownTimeout >= TimeSpan.Zero, "shutdown timeout must not be negative");
-        Check(MaxRequestLineBytes >= 64, "max request line must be at least 64 bytes");
-        Check(MaxRequestHeadersBytes >= 64, "max request headers must be at least 64 bytes");
-        Check(MaxRequestHeaderCount >= 1, "max header count must be at least 1");
+        Check(RequestTimeout > TimeSpan.Zero && RequestTimeout <= day, "request timeout must be positive, and at most a day");
+        Check(KeepAliveTimeout > TimeSpan.Zero && KeepAliveTimeout <= day, "keep-alive timeout must be positive, and at most a day");
+        Check(MaxConnections is > 0 and <= 1_000_000, "max connections must be between 1 and 1,000,000");
+        Check(MaxStreamsPerAddress >= 0 && MaxStreamsPerAddress <= MaxConnections, "max streams per address must be between 0 and max connections");
+        Check(ShutdownTimeout >= TimeSpan.Zero && ShutdownTimeout <= TimeSpan.FromMinutes(10), "shutdown timeout must be between 0 and 10 minutes");
+        Check(MaxRequestLineBytes is >= 64 and <= 1024 * 1024, "max request line must be between 64 bytes and 1 MiB");
+        Check(MaxRequestHeadersBytes is >= 64 and <= 16 * 1024 * 1024, "max request headers must be between 64 bytes and 16 MiB");
+        Check(MaxRequestHeaderCount is >= 1 and <= 10_000, "max header count must be between 1 and 10,000");
+        foreach (var origin in CorsOrigins)
+        {
+            Check(IsOrigin(origin), $"cors origin '{origin}' must be a scheme and host, like https://app.example or http://localhost:3000");
+        }
+
+        foreach (var host in AllowedHosts)
+        {
+            Check(host.Length is > 0 and <= 255 && IsHeaderValueSafe(host) && !host.Contains(' ') && !host.Contains(','), $"allowed host '{host}' must be one host name");
+        }
+
+        Check(MetricsTopics.Count <= 100 && MetricsTopics.All(Hub.IsValidTopic), "metrics topics: at most 100 valid topic names");
     }
 
     private static void Check(bool ok, string message)
@@ -120,6 +155,11 @@ public sealed class ServerOptions
         var local = Path.GetFullPath("public");
         return Directory.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "public");
     }
+
+    // RFC 6454: scheme "://" host [ ":" port ], exactly as a browser sends it in Origin (no path, user or query).
+    private static bool IsOrigin(string origin) =>
+        IsHeaderValueSafe(origin) && Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+        && string.Equals(origin.TrimEnd('/'), $"{uri.Scheme}://{uri.Authority}", StringComparison.OrdinalIgnoreCase);
 
     // A header value the server writes must be visible ASCII or space: no CR, LF, NUL or other controls.
     private static bool IsHeaderValueSafe(string value)

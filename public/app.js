@@ -67,13 +67,14 @@
     prepend(li);
   }
 
-  // Ticks carry JSON {id, time}; anything else is shown as its raw text.
+  // Every event is listed under the id it came with (the one a reconnect resumes from); ticks carry JSON
+  // {id, time} and show the time, anything else its raw text.
   function describe(ev) {
     var raw = ev.data == null ? '' : String(ev.data);
     var obj = null;
     try { obj = JSON.parse(raw); } catch (e) { obj = null; }
     if (!obj || typeof obj !== 'object' || typeof obj.time !== 'string') return { id: ev.lastEventId, text: raw };
-    return { id: obj.id !== undefined && obj.id !== null ? obj.id : ev.lastEventId, text: obj.time };
+    return { id: ev.lastEventId || obj.id, text: obj.time };
   }
 
   function listen(source, type) {

@@ -43,20 +43,34 @@ internal static class HeaderFieldParser
         StoreKnownHeader(name, value, request);
     }
 
+    // The fields kept as the text they are (Latin-1, as RFC 9110 §5.5 allows), and where each goes.
+    private static readonly (byte[] Name, Action<HttpRequest, string> Store)[] s_textFields =
+    [
+        ("authorization"u8.ToArray(), static (request, text) => request.Authorization = text),
+        ("content-type"u8.ToArray(), static (request, text) => request.ContentType = text),
+        ("expect"u8.ToArray(), static (request, text) => request.Expect = text),
+        ("if-modified-since"u8.ToArray(), static (request, text) => request.IfModifiedSince = text),
+        ("origin"u8.ToArray(), static (request, text) => request.Origin = text),
+    ];
+
     private static void StoreKnownHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HttpRequest request)
     {
         switch (name.Length)
         {
-            case 13 when Eq(name, "authorization"u8):
-                request.Authorization = Encoding.Latin1.GetString(value);
-                break;
             case 4 when Eq(name, "host"u8):
                 request.HostCount++;
                 request.Host = Encoding.Latin1.GetString(value);
-                break;
-            case 12 when Eq(name, "content-type"u8):
-                request.ContentType = Encoding.Latin1.GetString(value);
-                break;
+                return;
+            case 10 when Eq(name, "connection"u8):
+                ParseConnection(value, request);
+                return;
+            case 13 when Eq(name, "if-none-match"u8):
+                request.IfNoneMatch = AppendListValue(request.IfNoneMatch, value);
+                return;
+            case 13 when Eq(name, "last-event-id"u8):
+                // The spec's id is any Unicode text; decode it as UTF-8 (invalid bytes become U+FFFD).
+                request.LastEventId = Encoding.UTF8.GetString(value);
+                return;
             case 14 when Eq(name, "content-length"u8):
                 if (request.ContentLength >= 0)
                 {
@@ -64,23 +78,22 @@ internal static class HeaderFieldParser
                 }
 
                 request.ContentLength = ParseContentLength(value);
-                break;
-            case 13 when Eq(name, "if-none-match"u8):
-                request.IfNoneMatch = AppendListValue(request.IfNoneMatch, value);
-                break;
-            case 13 when Eq(name, "last-event-id"u8):
-                // The spec's id is any Unicode text; decode it as UTF-8 (invalid bytes become U+FFFD).
-                request.LastEventId = Encoding.UTF8.GetString(value);
-                break;
-            case 10 when Eq(name, "connection"u8):
-                ParseConnection(value, request);
-                break;
-            case 17 when Eq(name, "if-modified-since"u8):
-                request.IfModifiedSince = Encoding.Latin1.GetString(value);
-                break;
+                return;
+            case 14 when Eq(name, "sec-fetch-site"u8):
+                request.SecFetchSite = Encoding.Latin1.GetString(value).ToLowerInvariant();
+                return;
             case 17 when Eq(name, "transfer-encoding"u8):
                 request.TransferEncoding = AppendListValue(request.TransferEncoding, value);
-                break;
+                return;
+        }
+
+        foreach (var (fieldName, store) in s_textFields)
+        {
+            if (fieldName.Length == name.Length && Eq(name, fieldName))
+            {
+                store(request, Encoding.Latin1.GetString(value));
+                return;
+            }
         }
     }
 

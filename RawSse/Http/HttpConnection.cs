@@ -15,6 +15,7 @@ namespace RawSse.Http;
 internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 {
     private const int MaxLingerBytes = 1024 * 1024;
+    private const int MaxUnflushedBytes = 64 * 1024; // Kestrel's default MaxResponseBufferSize
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
 
     // What the connection is waiting for, read by the server's shared sweep to apply timeouts without a timer per
@@ -25,9 +26,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     private readonly ConnectionServices _services;
     private readonly SocketConnection _transport;
 
-    // The request side, dropped when the connection becomes a stream.
-    private HttpRequest? _request;
-    private RequestReader? _reader;
+    // The request side (the exchange holds the parsed request and the reader), dropped when the connection becomes a stream.
     private HttpExchange? _exchange;
 
     private IResponseStream? _stream;
@@ -37,40 +36,21 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     private int _phase = PhaseReading;
     private long _phaseSince = Environment.TickCount64;
     private int _timedOut; // 0, or 1 + the phase that timed out
-    private TaskCompletionSource? _completion; // made only when someone waits for the close (the server's stop)
-    private int _closed;
+    private long _ackedAtLastLook = -1; // the sweep's own: the peer's acknowledged bytes when it last looked
+    private LazyCompletion _closed;
 
     public HttpConnection(Socket socket, long id, ConnectionServices services)
     {
         _services = services;
         _transport = new SocketConnection(socket, id, services.Log);
-        _request = new HttpRequest();
-        _reader = new RequestReader(_transport.Input, services.RequestLimits);
-        _exchange = new HttpExchange(this, _transport, _reader, _request, services);
+        var reader = new RequestReader(_transport.Input, services.RequestLimits);
+        _exchange = new HttpExchange(this, _transport, reader, new HttpRequest(), services);
     }
 
     public long Id => _transport.Id;
 
     /// <summary>Completes when the connection is closed and everything it held is released.</summary>
-    public Task Completion
-    {
-        get
-        {
-            var completion = _completion;
-            if (completion is null)
-            {
-                var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                completion = Interlocked.CompareExchange(ref _completion, made, null) ?? made;
-            }
-
-            if (Volatile.Read(ref _closed) != 0)
-            {
-                completion.TrySetResult(); // closed before anyone asked, or while the source was being made
-            }
-
-            return completion.Task;
-        }
-    }
+    public Task Completion => _closed.Task;
 
     public void Start() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
@@ -100,7 +80,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 
         try
         {
-            _reader?.CancelPendingRead();
+            _exchange?.Reader.CancelPendingRead();
         }
         catch (InvalidOperationException)
         {
@@ -128,7 +108,19 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 
                 break;
             case PhaseResponding when elapsed > timeouts.WriteMs:
-                _transport.Abort(DisconnectReason.WriteTimeout);
+                // A reader that is slow but acknowledges bytes keeps its answer; one that took nothing since the last
+                // look (at most two write timeouts ago) is cut.
+                long acked = _transport.BytesAcked();
+                if (acked > _ackedAtLastLook)
+                {
+                    _ackedAtLastLook = acked;
+                    Volatile.Write(ref _phaseSince, now);
+                }
+                else
+                {
+                    _transport.Abort(DisconnectReason.WriteTimeout);
+                }
+
                 break;
             case PhaseStreaming:
                 _stream?.CheckTimeouts(now, timeouts);
@@ -144,6 +136,12 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
         await _transport.Output.FlushAsync().ConfigureAwait(false);
     }
 
+    /// <summary>True once the request timeout has fired on a request still being read.</summary>
+    internal bool RequestTimedOut => Volatile.Read(ref _timedOut) == PhaseReading + 1;
+
+    /// <summary>After <c>100 Continue</c>: the body is awaited under the request timeout again.</summary>
+    internal void AwaitBody() => EnterPhase(PhaseReading);
+
     void ICloseListener.OnClosed() => _ = CloseAsync();
 
     private void EnterPhase(int phase)
@@ -157,7 +155,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     {
         try
         {
-            await ProcessRequestsAsync(_reader!, _exchange!).ConfigureAwait(false);
+            await ProcessRequestsAsync(_exchange!).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -173,9 +171,10 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ProcessRequestsAsync(RequestReader reader, HttpExchange exchange)
+    private async ValueTask ProcessRequestsAsync(HttpExchange exchange)
     {
         var request = exchange.Request;
+        var reader = exchange.Reader;
         bool pendingFlush = false;
         while (true)
         {
@@ -209,7 +208,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
                     _transport.SetCloseReason(DisconnectReason.ClientClosed);
                     return;
                 case HeadResult.Canceled:
-                    if (Volatile.Read(ref _timedOut) == PhaseReading + 1)
+                    if (RequestTimedOut)
                     {
                         // RFC 9110 §15.5.9: the server would not wait longer for the request to complete.
                         await RejectAsync(reader, new BadRequestException(408, "request not complete within the request timeout")).ConfigureAwait(false);
@@ -219,7 +218,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
                     return;
             }
 
-            if (request.ContentLength <= 0)
+            if (!request.HasBody)
             {
                 EnterPhase(PhaseResponding); // the request is complete: the request timeout no longer applies
             }
@@ -244,8 +243,15 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
                 return;
             }
 
+            // Answers to pipelined requests leave together, but a client that pipelines and never reads holds at most
+            // this much here (plus the socket's buffer): past it, the answers so far are flushed before the next is read.
+            pendingFlush = _transport.Output.UnflushedBytes < MaxUnflushedBytes;
+            if (!pendingFlush)
+            {
+                await FlushAsync().ConfigureAwait(false);
+            }
+
             EnterPhase(PhaseIdle);
-            pendingFlush = true;
         }
     }
 
@@ -277,8 +283,6 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     {
         EnterPhase(PhaseStreaming);
         _stream = stream;
-        _request = null;
-        _reader = null;
         _exchange = null;
         _transport.BecomeStream();
         stream.Start();
@@ -316,9 +320,9 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
                 var reason = _transport.CloseReason;
                 stream.Dispose();
                 _services.Metrics.Disconnected(reason);
-                if (_services.Log.IsEnabled(LogLevel.Information))
+                if (_services.Log.IsEnabled(LogLevel.Debug))
                 {
-                    _services.Log.LogInformation("connection {Id} ({Remote}) unsubscribed: {Reason}; {Stream}",
+                    _services.Log.LogDebug("connection {Id} ({Remote}) unsubscribed: {Reason}; {Stream}",
                         Id, _transport.Remote, DisconnectReasons.Label(reason), stream.Describe());
                 }
 
@@ -333,8 +337,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
         finally
         {
             _services.Connections.Remove(this);
-            Interlocked.Exchange(ref _closed, 1); // a full fence: pairs with the CompareExchange in Completion
-            Volatile.Read(ref _completion)?.TrySetResult();
+            _closed.Set();
         }
     }
 }

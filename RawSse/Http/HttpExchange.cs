@@ -14,6 +14,9 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
 {
     public HttpRequest Request { get; } = request;
 
+    /// <summary>The connection's reader, for the connection's own request loop.</summary>
+    internal RequestReader Reader { get; } = reader;
+
     public PipeWriter Output => transport.Output;
 
     /// <summary>True when the response may leave the connection open for another request.</summary>
@@ -31,13 +34,39 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     /// <summary>The send side, for a handler that turns the exchange into an endless stream.</summary>
     public IStreamSink StreamSink => transport;
 
-    internal void Begin(bool keepAlive) => KeepAlive = keepAlive;
+    /// <summary>Header fields (CRLF-terminated) every answer to this request carries, such as CORS; set by the handler.</summary>
+    public byte[]? ExtraHeaders { get; set; }
 
-    /// <summary>Reads exactly <c>into.Length</c> body bytes. False when the body stopped short (the connection then closes).</summary>
-    public ValueTask<bool> ReadBodyAsync(Memory<byte> into) => reader.ReadBodyAsync(into.Length, into);
+    internal void Begin(bool keepAlive)
+    {
+        KeepAlive = keepAlive;
+        ExtraHeaders = null;
+    }
 
-    /// <summary>Reads and drops the whole body, so it is never parsed as the next request. False when it stopped short.</summary>
-    public ValueTask<bool> DiscardBodyAsync() => reader.ReadBodyAsync(Math.Max(Request.ContentLength, 0), Memory<byte>.Empty);
+    /// <summary>
+    /// Reads the whole body as it arrives into <paramref name="into"/> (or drops it when null), at most
+    /// <paramref name="maxBytes"/> once decoded. A client waiting for <c>100 Continue</c> gets it first. A body that
+    /// stops arriving is refused with 408 when the request timeout fires.
+    /// </summary>
+    public async ValueTask<BodyRead> ReadBodyAsync(BodyBuffer? into, long maxBytes)
+    {
+        if (Request.ExpectsContinue && !Request.ContinueSent)
+        {
+            Request.ContinueSent = true;
+            ResponseWriter.Write(Output, "HTTP/1.1 100 Continue\r\n\r\n"u8);
+            await FlushAsync().ConfigureAwait(false);
+            connection.AwaitBody();
+        }
+
+        var read = await Reader.ReadBodyAsync(Request, maxBytes, into).ConfigureAwait(false);
+        return read.End == BodyReadEnd.Canceled && connection.RequestTimedOut
+            ? BodyRead.Refused(408, "request body not complete within the request timeout")
+            : read;
+    }
+
+    /// <summary>After a body that could not be read: the refusal it earned, or a plain close when the client left.</summary>
+    public ExchangeResult CloseAfter(BodyRead read) =>
+        read.End == BodyReadEnd.Refused ? RefuseAndClose(read.Status, read.Reason ?? "bad request body") : ExchangeResult.Close();
 
     /// <summary>Sends what has been written so far (and the answers to requests pipelined before this one).</summary>
     public ValueTask FlushAsync() => connection.FlushAsync();
@@ -59,7 +88,17 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     /// <summary>A complete short text/plain answer ("404 Not Found\n"); HEAD gets the head alone.</summary>
     public ExchangeResult Respond(int status, ReadOnlySpan<byte> headerName = default, string? headerValue = null)
     {
-        ResponseWriter.WriteSimple(Output, status, KeepAlive, Http10, HeadOnly, headerName, headerValue);
+        ResponseWriter.WriteSimple(Output, status, KeepAlive, Http10, HeadOnly, headerName, headerValue, ExtraHeaders);
+        return ExchangeResult.Continue;
+    }
+
+    /// <summary>A 204: the head alone, no Content-Length (RFC 9110 §8.6).</summary>
+    public ExchangeResult RespondNoContent(ReadOnlySpan<byte> headerName, string headerValue)
+    {
+        ResponseWriter.WriteStatusLine(Output, 204);
+        ResponseWriter.Write(Output, ExtraHeaders);
+        ResponseWriter.WriteHeader(Output, headerName, headerValue);
+        EndHead();
         return ExchangeResult.Continue;
     }
 
@@ -70,11 +109,14 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
         return Respond(status, headerName, headerValue);
     }
 
-    /// <summary>A final refusal: counted and logged like a malformed request, answered with <c>Connection: close</c>.</summary>
-    public ExchangeResult RefuseAndClose(int status, string reason)
+    /// <summary>
+    /// A final refusal: counted and logged like a malformed request, answered with <c>Connection: close</c>. Whatever
+    /// body follows is not read into memory: the lingering close discards it.
+    /// </summary>
+    public ExchangeResult RefuseAndClose(int status, string reason, ReadOnlySpan<byte> headerName = default, string? headerValue = null)
     {
         services.Rejected(transport, status, reason);
-        ResponseWriter.WriteSimple(Output, status, keepAlive: false, Http10);
+        ResponseWriter.WriteSimple(Output, status, keepAlive: false, Http10, HeadOnly, headerName, headerValue, ExtraHeaders);
         return ExchangeResult.Close();
     }
 
@@ -83,6 +125,7 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     {
         int length = Encoding.UTF8.GetByteCount(text);
         ResponseWriter.WriteStatusLine(Output, status);
+        ResponseWriter.Write(Output, ExtraHeaders);
         ResponseWriter.WriteHeader(Output, "Content-Type"u8, contentType);
         ResponseWriter.WriteHeader(Output, "Content-Length"u8, length);
         ResponseWriter.WriteHeader(Output, "Cache-Control"u8, "no-store"u8);

@@ -26,6 +26,20 @@ internal sealed class HttpRequest
     /// <summary>-1 when absent.</summary>
     public long ContentLength { get; set; } = -1;
     public string? TransferEncoding { get; set; }
+
+    /// <summary>The body is chunked (RFC 9112 §7.1): its length is known only once it has been read.</summary>
+    public bool Chunked { get; set; }
+
+    public string? Expect { get; set; }
+
+    /// <summary>An HTTP/1.1 client waits for <c>100 Continue</c> before it sends the body (RFC 9110 §10.1.1).</summary>
+    public bool ExpectsContinue { get; set; }
+
+    /// <summary>True once the body has been asked for and <c>100 Continue</c> sent.</summary>
+    internal bool ContinueSent { get; set; }
+
+    /// <summary>A body follows the head: a positive Content-Length, or chunked.</summary>
+    public bool HasBody => ContentLength > 0 || Chunked;
     public bool ConnectionClose { get; set; }
     public bool ConnectionKeepAlive { get; set; }
     public string? IfNoneMatch { get; set; }
@@ -33,6 +47,12 @@ internal sealed class HttpRequest
     public string? LastEventId { get; set; }
     public string? Authorization { get; set; }
     public string? ContentType { get; set; }
+
+    /// <summary>The <c>Origin</c> a browser sends with a cross-origin or unsafe request (RFC 6454), as sent.</summary>
+    public string? Origin { get; set; }
+
+    /// <summary><c>Sec-Fetch-Site</c> (Fetch Metadata): same-origin, same-site, cross-site or none.</summary>
+    public string? SecFetchSite { get; set; }
 
     // Parser progress, so a head that arrives in pieces is not parsed again from the start.
     internal bool RequestLineDone { get; set; }
@@ -51,9 +71,10 @@ internal sealed class HttpRequest
         HostCount = 0;
         Host = null;
         ContentLength = -1;
-        TransferEncoding = null;
+        TransferEncoding = Expect = null;
+        Chunked = ExpectsContinue = ContinueSent = false;
         ConnectionClose = ConnectionKeepAlive = false;
-        IfNoneMatch = IfModifiedSince = LastEventId = Authorization = ContentType = null;
+        IfNoneMatch = IfModifiedSince = LastEventId = Authorization = ContentType = Origin = SecFetchSite = null;
         RequestLineDone = LeadingLineSkipped = false;
         HeaderCount = HeaderBytes = 0;
     }

@@ -11,9 +11,6 @@ namespace RawSse.Http;
 /// </summary>
 internal static class RequestParser
 {
-    private const byte ByteCR = (byte)'\r';
-    private const byte ByteLF = (byte)'\n';
-    private const byte ByteSpace = (byte)' ';
     private const byte ByteSlash = (byte)'/';
     private const byte ByteQuestion = (byte)'?';
     private const byte ByteHash = (byte)'#';
@@ -30,7 +27,7 @@ internal static class RequestParser
                 request.LeadingLineSkipped = true;
             }
 
-            if (!TryReadLine(ref reader, limits.MaxRequestLineBytes, 414, out var line))
+            if (!HttpSyntax.TryReadLine(ref reader, limits.MaxRequestLineBytes, 414, "request line too long", out var line))
             {
                 return false;
             }
@@ -42,7 +39,7 @@ internal static class RequestParser
         while (true)
         {
             int budget = limits.MaxHeaderBytes - request.HeaderBytes;
-            if (!TryReadLine(ref reader, budget, 431, out var line))
+            if (!HttpSyntax.TryReadLine(ref reader, budget, 431, "request header fields too large", out var line))
             {
                 return false;
             }
@@ -63,48 +60,10 @@ internal static class RequestParser
         }
     }
 
-    /// <summary>
-    /// Reads one CRLF-terminated line, without its CRLF. A line longer than <paramref name="maxLength"/>
-    /// (terminator included) is refused with <paramref name="tooLongStatus"/> as soon as that many bytes are buffered.
-    /// Policy: a bare LF is not a line terminator here (RFC 9112 §2.2 permits either choice; strict is safer
-    /// behind proxies that differ), and a CR anywhere else in a line is refused.
-    /// </summary>
-    private static bool TryReadLine(ref SequenceReader<byte> reader, int maxLength, int tooLongStatus, out ReadOnlySpan<byte> line)
-    {
-        if (!reader.TryReadTo(out ReadOnlySpan<byte> raw, ByteLF, advancePastDelimiter: true))
-        {
-            if (reader.Remaining >= maxLength)
-            {
-                Reject(tooLongStatus, tooLongStatus == 414 ? "request line too long" : "request header fields too large");
-            }
-
-            line = default;
-            return false;
-        }
-
-        if (raw.Length + 1 > maxLength)
-        {
-            Reject(tooLongStatus, tooLongStatus == 414 ? "request line too long" : "request header fields too large");
-        }
-
-        if (raw.IsEmpty || raw[^1] != ByteCR)
-        {
-            Reject(400, "bare LF line terminator");
-        }
-
-        line = raw[..^1];
-        if (line.Contains(ByteCR))
-        {
-            Reject(400, "bare CR in request head");
-        }
-
-        return true;
-    }
-
     // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
     private static void ParseRequestLine(ReadOnlySpan<byte> line, HttpRequest request)
     {
-        int sp1 = line.IndexOf(ByteSpace);
+        int sp1 = line.IndexOf(HttpSyntax.ByteSpace);
         if (sp1 <= 0)
         {
             Reject(400, "malformed request line");
@@ -112,7 +71,7 @@ internal static class RequestParser
 
         var method = line[..sp1];
         var rest = line[(sp1 + 1)..];
-        int sp2 = rest.IndexOf(ByteSpace);
+        int sp2 = rest.IndexOf(HttpSyntax.ByteSpace);
         if (sp2 <= 0)
         {
             Reject(400, "malformed request line");
@@ -233,7 +192,7 @@ internal static class RequestParser
             Reject(400, request.HostCount > 1 ? "several Host fields" : "missing Host");
         }
 
-        if (request.TransferEncoding is not null)
+        if (request.TransferEncoding is { } codings)
         {
             // RFC 9112 §6.3: Transfer-Encoding with Content-Length is a smuggling signal; close after answering.
             if (request.ContentLength >= 0)
@@ -241,7 +200,36 @@ internal static class RequestParser
                 Reject(400, "both Transfer-Encoding and Content-Length");
             }
 
-            Reject(501, "transfer coding not implemented");
+            // RFC 9112 §6.1: an HTTP/1.0 request with Transfer-Encoding has faulty framing; chunked must come last,
+            // and a coding the server does not implement gets 501.
+            if (request.MinorVersion == 0)
+            {
+                Reject(400, "Transfer-Encoding in an HTTP/1.0 request");
+            }
+
+            var last = codings.AsSpan(codings.LastIndexOf(',') + 1).Trim(" \t");
+            if (!last.Equals("chunked", StringComparison.OrdinalIgnoreCase))
+            {
+                Reject(400, "chunked is not the final transfer coding");
+            }
+
+            if (codings.Contains(','))
+            {
+                Reject(501, "transfer coding not implemented");
+            }
+
+            request.Chunked = true;
+        }
+
+        if (request.Expect is { } expect && request.MinorVersion == 1)
+        {
+            // RFC 9110 §10.1.1: 100-continue is the only expectation; any other gets 417.
+            if (!expect.Equals("100-continue", StringComparison.OrdinalIgnoreCase))
+            {
+                Reject(417, "unsupported expectation");
+            }
+
+            request.ExpectsContinue = true;
         }
     }
 

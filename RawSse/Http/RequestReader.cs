@@ -6,7 +6,8 @@ namespace RawSse.Http;
 
 /// <summary>
 /// Everything a connection reads, in one place: request heads (parsed by <see cref="RequestParser"/> within its
-/// limits), request bodies (read or discarded by one loop), and the lingering read after a final answer. It alone calls
+/// limits), request bodies (<c>Content-Length</c> or chunked, read or discarded), and the lingering read after a final
+/// answer. It alone calls
 /// <c>ReadAsync</c> and <c>AdvanceTo</c> on the connection's pipe.
 /// </summary>
 internal sealed class RequestReader(PipeReader input, RequestLimits limits)
@@ -64,38 +65,77 @@ internal sealed class RequestReader(PipeReader input, RequestLimits limits)
     }
 
     /// <summary>
-    /// Reads the next <paramref name="length"/> bytes of a request body into <paramref name="into"/>, or discards them
-    /// when <paramref name="into"/> is empty. False when the body stopped short (the client closed, or the read was
-    /// cancelled); the connection cannot go on then.
+    /// Reads a request's body as it arrives, <c>Content-Length</c> or chunked, into <paramref name="into"/>, or drops it
+    /// when that is null. A chunked body over <paramref name="maxBytes"/> is refused as soon as a chunk says so.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> ReadBodyAsync(long length, Memory<byte> into)
+    public async ValueTask<BodyRead> ReadBodyAsync(HttpRequest request, long maxBytes, BodyBuffer? into)
+    {
+        if (!request.Chunked)
+        {
+            return await ReadLengthAsync(Math.Max(request.ContentLength, 0), into).ConfigureAwait(false);
+        }
+
+        var decoder = new ChunkedDecoder(maxBytes);
+        while (true)
+        {
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                return BodyRead.Canceled;
+            }
+
+            if (DecodeBuffered(ref decoder, result, into) is { } end)
+            {
+                return end;
+            }
+        }
+    }
+
+    // Decodes what one read brought and consumes it; the body's end (complete, refused or cut short), or null for more.
+    private BodyRead? DecodeBuffered(ref ChunkedDecoder decoder, in ReadResult result, BodyBuffer? into)
+    {
+        var reader = new SequenceReader<byte>(result.Buffer);
+        try
+        {
+            if (decoder.Decode(ref reader, into))
+            {
+                input.AdvanceTo(reader.Position);
+                return BodyRead.Complete;
+            }
+        }
+        catch (BadRequestException ex)
+        {
+            input.AdvanceTo(result.Buffer.End);
+            return BodyRead.Refused(ex);
+        }
+
+        input.AdvanceTo(reader.Position, result.Buffer.End);
+        return result.IsCompleted ? BodyRead.Closed : null;
+    }
+
+    private async ValueTask<BodyRead> ReadLengthAsync(long length, BodyBuffer? into)
     {
         while (length > 0)
         {
             var result = await input.ReadAsync().ConfigureAwait(false);
             if (result.IsCanceled)
             {
-                return false;
+                return BodyRead.Canceled;
             }
 
             var buffer = result.Buffer;
             long take = Math.Min(length, buffer.Length);
-            if (!into.IsEmpty)
-            {
-                buffer.Slice(0, take).CopyTo(into.Span);
-                into = into[(int)take..];
-            }
-
+            into?.Append(buffer.Slice(0, take));
             input.AdvanceTo(buffer.GetPosition(take));
             length -= take;
             if (length > 0 && result.IsCompleted)
             {
-                return false;
+                return BodyRead.Closed;
             }
         }
 
-        return true;
+        return BodyRead.Complete;
     }
 
     /// <summary>

@@ -64,9 +64,10 @@ internal static class ResponseWriter
 
     /// <summary>A complete short text/plain response, e.g. for errors: "404 Not Found\n".</summary>
     public static void WriteSimple(IBufferWriter<byte> writer, int status, bool keepAlive, bool http10, bool headOnly = false,
-        ReadOnlySpan<byte> extraHeaderName = default, string? extraHeaderValue = null)
+        ReadOnlySpan<byte> extraHeaderName = default, string? extraHeaderValue = null, ReadOnlySpan<byte> headerBlock = default)
     {
         WriteStatusLine(writer, status);
+        Write(writer, headerBlock);
         var reason = ReasonPhrase(status);
         int length = DigitCount(status) + 1 + reason.Length + 1;
         Write(writer, "Content-Type: text/plain; charset=utf-8\r\n"u8);
@@ -118,6 +119,7 @@ internal static class ResponseWriter
 
     public static ReadOnlySpan<byte> ReasonPhrase(int status) => status switch
     {
+        100 => "Continue"u8,
         200 => "OK"u8,
         204 => "No Content"u8,
         301 => "Moved Permanently"u8,
@@ -131,6 +133,8 @@ internal static class ResponseWriter
         413 => "Content Too Large"u8,
         414 => "URI Too Long"u8,
         415 => "Unsupported Media Type"u8,
+        417 => "Expectation Failed"u8,
+        421 => "Misdirected Request"u8,
         429 => "Too Many Requests"u8,
         431 => "Request Header Fields Too Large"u8,
         500 => "Internal Server Error"u8,

@@ -2,9 +2,10 @@ namespace RawSse.Http;
 
 /// <summary>
 /// The route table: an exact path to its handler, and a fallback for every other path (the static files). Adding an
-/// endpoint is one handler and one line where the server builds the table.
+/// endpoint is one handler and one line where the server builds the table. Every request's Host is checked first
+/// (<see cref="HostPolicy"/>: 421 and a close).
 /// </summary>
-internal sealed class Router(IHttpHandler fallback)
+internal sealed class Router(IHttpHandler fallback, HostPolicy hosts)
 {
     private const int MaxDrainedBodyBytes = 64 * 1024;
 
@@ -21,9 +22,14 @@ internal sealed class Router(IHttpHandler fallback)
     public async ValueTask<ExchangeResult> DispatchAsync(HttpExchange exchange)
     {
         var request = exchange.Request;
+        if (!hosts.Allows(request.Host))
+        {
+            return exchange.RefuseAndClose(421, "a Host this server does not answer to");
+        }
+
         var handler = Find(request.Path);
         bool allowed = handler.Allows(request.Method);
-        if (!(allowed && handler.TakesBody) && request.ContentLength > 0)
+        if (!(allowed && handler.TakesBody) && request.HasBody)
         {
             // Nothing else reads this body: drain a small one so it is never read as the next request.
             if (request.ContentLength > MaxDrainedBodyBytes)
@@ -31,9 +37,10 @@ internal sealed class Router(IHttpHandler fallback)
                 return exchange.RefuseAndClose(413, "request body too large");
             }
 
-            if (!await exchange.DiscardBodyAsync().ConfigureAwait(false))
+            var drained = await exchange.ReadBodyAsync(into: null, MaxDrainedBodyBytes).ConfigureAwait(false);
+            if (drained.End != BodyReadEnd.Complete)
             {
-                return ExchangeResult.Close();
+                return exchange.CloseAfter(drained);
             }
         }
 

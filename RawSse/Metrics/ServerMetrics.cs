@@ -19,18 +19,24 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Meter _meter = new(MeterName);
     private readonly Func<int> _connections;
     private readonly Hub _hub;
+    private readonly IReadOnlyList<string> _namedTopics;
     private readonly long[] _disconnects = new long[DisconnectReasons.Count];
     private readonly ConcurrentDictionary<int, long> _rejections = new();
 
     private long _connectionsAccepted;
     private long _connectionsRefused;
 
-    public ServerMetrics(Func<int> connections, Hub hub)
+    /// <param name="namedTopics">The only topics whose names may appear (a bounded, configured list): a topic name can be private.</param>
+    public ServerMetrics(Func<int> connections, Hub hub, IReadOnlyList<string> namedTopics)
     {
         _connections = connections;
         _hub = hub;
+        _namedTopics = namedTopics;
         _meter.CreateObservableUpDownCounter("rawsse.connections", () => _connections(), "{connection}", "Open TCP connections");
-        _meter.CreateObservableUpDownCounter("rawsse.subscribers", ObserveSubscribers, "{subscriber}", "Open SSE streams, by topic");
+        _meter.CreateObservableUpDownCounter("rawsse.subscribers", () => _hub.SubscriberCount, "{subscriber}", "Open SSE streams");
+        _meter.CreateObservableUpDownCounter("rawsse.topics", () => _hub.TopicCount, "{topic}", "Live topics");
+        _meter.CreateObservableUpDownCounter("rawsse.replay.bytes", () => _hub.ReplayBytes, "By", "Bytes kept for resumes");
+        _meter.CreateObservableUpDownCounter("rawsse.topic.subscribers", ObserveNamedTopics, "{subscriber}", "Open SSE streams of the topics named by --metrics-topics");
         _meter.CreateObservableCounter("rawsse.events.published", () => EventsPublished, "{event}", "Events published");
         _meter.CreateObservableCounter("rawsse.deliveries", () => Deliveries, "{event}", "Events queued to subscribers (including replays)");
         _meter.CreateObservableCounter("rawsse.drops", () => Drops, "{event}", "Events dropped by the drop-oldest policy");
@@ -62,11 +68,16 @@ internal sealed class ServerMetrics : IDisposable
     {
         var text = new StringBuilder(2048);
         Gauge(text, "rawsse_connections", "Open TCP connections.", _connections());
-        var topics = _hub.CountByTopic();
-        text.Append("# HELP rawsse_subscribers Open SSE streams by topic.\n# TYPE rawsse_subscribers gauge\n");
-        foreach (var (topic, count) in topics)
+        Gauge(text, "rawsse_subscribers", "Open SSE streams.", _hub.SubscriberCount);
+        Gauge(text, "rawsse_topics", "Live topics: subscribed to, or keeping events.", _hub.TopicCount);
+        Gauge(text, "rawsse_replay_bytes", "Bytes kept for resumes across topics.", _hub.ReplayBytes);
+        if (_namedTopics.Count > 0)
         {
-            text.Append("rawsse_subscribers{topic=\"").Append(EscapeLabel(topic)).Append("\"} ").Append(count).Append('\n');
+            text.Append("# HELP rawsse_topic_subscribers Open SSE streams of the topics named by --metrics-topics.\n# TYPE rawsse_topic_subscribers gauge\n");
+            foreach (var topic in _namedTopics)
+            {
+                text.Append("rawsse_topic_subscribers{topic=\"").Append(EscapeLabel(topic)).Append("\"} ").Append(_hub.CountSubscribers(topic)).Append('\n');
+            }
         }
 
         Counter(text, "rawsse_events_published_total", "Events published.", EventsPublished);
@@ -96,11 +107,11 @@ internal sealed class ServerMetrics : IDisposable
 
     private static long Read(ref long field) => Interlocked.Read(ref field);
 
-    private IEnumerable<Measurement<int>> ObserveSubscribers()
+    private IEnumerable<Measurement<int>> ObserveNamedTopics()
     {
-        foreach (var (topic, count) in _hub.CountByTopic())
+        foreach (var topic in _namedTopics)
         {
-            yield return new Measurement<int>(count, new KeyValuePair<string, object?>("topic", topic));
+            yield return new Measurement<int>(_hub.CountSubscribers(topic), new KeyValuePair<string, object?>("topic", topic));
         }
     }
 

@@ -5,9 +5,10 @@ namespace RawSse.Publishing;
 
 /// <summary>
 /// A publish body: Mercure's form fields (<c>topic</c> repeatable, <c>data</c>, <c>id</c>, <c>type</c>, <c>retry</c>)
-/// in, validated, and published to the hub; the event's id (or why not) out.
+/// in, validated, and published to the hub; the event's id (or why not) out. An event whose frame would be larger than
+/// <c>maxEventBytes</c> (a subscriber's queue limit) is refused with 413: no subscriber is ever cut for one event.
 /// </summary>
-internal sealed class PublishForm(Hub hub)
+internal sealed class PublishForm(Hub hub, long maxEventBytes)
 {
     /// <summary>Validates the form and publishes. Returns the status and the text/plain body (the id, or why not).</summary>
     public (int Status, string Body) Publish(HttpRequest request, ReadOnlySpan<byte> body)
@@ -18,9 +19,9 @@ internal sealed class PublishForm(Hub hub)
         }
 
         var fields = new List<KeyValuePair<string, string>>();
-        if (!FormParser.TryParse(body, fields))
+        if (!FormParser.TryParse(body, fields, out var problem))
         {
-            return (400, "malformed form body\n");
+            return (400, problem + "\n");
         }
 
         var topics = new List<string>();
@@ -49,20 +50,35 @@ internal sealed class PublishForm(Hub hub)
 
         if (topics.Count == 0)
         {
-            return (400, "missing topic\n");
+            return (400, "field 'topic' is missing: name at least one topic\n");
+        }
+
+        if (topics.Count > Hub.MaxTopicsPerEvent)
+        {
+            return (400, $"field 'topic' is given {topics.Count} times: at most {Hub.MaxTopicsPerEvent} topics\n");
         }
 
         foreach (var topic in topics)
         {
             if (!Hub.IsValidTopic(topic))
             {
-                return (400, "invalid topic: 1 to 256 characters, no control characters\n");
+                return (400, "field 'topic': a topic is 1 to 256 characters, with no control characters\n");
             }
         }
 
-        if (!SseEvent.IsValidField(id) || !SseEvent.IsValidField(type))
+        if (!SseEvent.IsValidField(id))
         {
-            return (400, "id and type must not contain CR, LF or NUL\n");
+            return (400, "field 'id' must not contain CR, LF or NUL\n");
+        }
+
+        if (!SseEvent.IsValidField(type))
+        {
+            return (400, "field 'type' must not contain CR, LF or NUL\n");
+        }
+
+        if (type is Hub.ResetType or Ticker.EventType)
+        {
+            return (400, $"field 'type': '{type}' is reserved for the server's own events\n");
         }
 
         int? retry = null;
@@ -71,15 +87,30 @@ internal sealed class PublishForm(Hub hub)
             // The spec's retry field is ASCII digits only.
             if (retryText.Length is 0 or > 9 || !retryText.All(char.IsAsciiDigit))
             {
-                return (400, "retry must be 1 to 9 ASCII digits\n");
+                return (400, "field 'retry' must be 1 to 9 ASCII digits\n");
             }
 
             retry = int.Parse(retryText, System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        string eventId = hub.Publish(topics, new SseEvent(data ?? "", type, id, retry));
-        return (200, eventId);
+        var ev = new SseEvent(data ?? "", type, id, retry);
+        if (SseFrames.MaxEncodedLength(ev, id?.Length ?? MaxAssignedIdLength) > maxEventBytes)
+        {
+            return (413, $"the event is larger than a subscriber's queue ({maxEventBytes} bytes once framed)\n");
+        }
+
+        try
+        {
+            return (200, hub.Publish(topics, ev));
+        }
+        catch (TopicLimitException ex)
+        {
+            return (503, ex.Message + "\n");
+        }
     }
+
+    // "<8-character epoch>-<sequence>": 9 + at most 19 digits.
+    private const int MaxAssignedIdLength = 28;
 
     private static bool IsFormContentType(string? contentType)
     {

@@ -1,20 +1,21 @@
-using System.Buffers;
 using RawSse.Http;
 
 namespace RawSse.Publishing;
 
 /// <summary>
-/// <c>POST /publish</c>, the whole exchange: a body over the limit gets 413 and a close, an unauthorised request 401
-/// or 403 (decided from the head; the body is still read, so the connection stays in step), then the form is read,
+/// <c>POST /publish</c>, the whole exchange: a page of another origin gets 403 and a close (see
+/// <see cref="CrossOriginPolicy"/>; an allowed origin's preflight is answered), a body over the limit 413 and a close, an unauthorised request 401
+/// or 403 and a close (decided from the head, before any of the body is read), then the form is read as it arrives,
 /// validated and published (400 or 415 when it cannot be), and the answer is the event's id.
 /// </summary>
-internal sealed class PublishHandler(PublishAuthorizer authorizer, PublishForm form, int maxBodyBytes) : IHttpHandler
+internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPolicy crossOrigin, bool answersPreflights, PublishForm form, int maxBodyBytes)
+    : IHttpHandler
 {
-    public string Allow => "POST";
+    public string Allow => answersPreflights ? "POST, OPTIONS" : "POST";
 
     public bool TakesBody => true;
 
-    public bool Allows(RequestMethod method) => method == RequestMethod.Post;
+    public bool Allows(RequestMethod method) => method == RequestMethod.Post || (answersPreflights && method == RequestMethod.Options);
 
     public async ValueTask<ExchangeResult> HandleAsync(HttpExchange exchange)
     {
@@ -24,32 +25,49 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, PublishForm f
             return exchange.RefuseAndClose(413, "request body too large");
         }
 
+        if (request.Method == RequestMethod.Options)
+        {
+            // A preflight: an allowed origin gets the CORS grant; any other gets none, and its browser stops there.
+            // A preflight has no body; one that came anyway is dropped, so it is never read as the next request.
+            if (request.HasBody && await exchange.ReadBodyAsync(into: null, maxBodyBytes).ConfigureAwait(false) is { End: not BodyReadEnd.Complete } dropped)
+            {
+                return exchange.CloseAfter(dropped);
+            }
+
+            exchange.ExtraHeaders = crossOrigin.PreflightHeaders(request);
+            return exchange.RespondNoContent("Allow"u8, Allow);
+        }
+
+        exchange.ExtraHeaders = crossOrigin.ResponseHeaders(request);
+        if (crossOrigin.IsForbidden(request))
+        {
+            // A form or fetch from another site's page (CSRF), or a rebinding name: refused before anything is read.
+            return exchange.RefuseAndClose(403, "cross-origin publish");
+        }
+
+        // Decided from the head: a refused publisher's body is never read into memory, and the connection closes, so
+        // it cannot go on guessing on it.
         int denied = authorizer.Authorize(request, exchange.RemoteAddress);
-        int length = (int)Math.Max(request.ContentLength, 0);
-        byte[] body = ArrayPool<byte>.Shared.Rent(length);
-        try
+        if (denied != 0)
         {
-            if (!await exchange.ReadBodyAsync(body.AsMemory(0, length)).ConfigureAwait(false))
-            {
-                return ExchangeResult.Close();
-            }
-
-            if (denied != 0)
-            {
-                return denied == 401 ? exchange.Refuse(401, "WWW-Authenticate"u8, "Bearer") : exchange.Refuse(denied);
-            }
-
-            var (status, text) = form.Publish(request, body.AsSpan(0, length));
-            if (status != 200)
-            {
-                exchange.CountRejection(status);
-            }
-
-            return exchange.RespondText(status, text, "text/plain; charset=utf-8");
+            return denied == 401
+                ? exchange.RefuseAndClose(401, "publish without the right token", "WWW-Authenticate"u8, "Bearer")
+                : exchange.RefuseAndClose(denied, "publish from a client that may not");
         }
-        finally
+
+        using var body = new BodyBuffer();
+        var read = await exchange.ReadBodyAsync(body, maxBodyBytes).ConfigureAwait(false);
+        if (read.End != BodyReadEnd.Complete)
         {
-            ArrayPool<byte>.Shared.Return(body);
+            return exchange.CloseAfter(read);
         }
+
+        var (status, text) = form.Publish(request, body.Span);
+        if (status != 200)
+        {
+            exchange.CountRejection(status);
+        }
+
+        return exchange.RespondText(status, text, "text/plain; charset=utf-8");
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 
 namespace RawSse.Sse;
 
@@ -20,10 +19,16 @@ public sealed class Hub
     /// <summary>The longest topic name accepted.</summary>
     public const int MaxTopicLength = 256;
 
+    /// <summary>The most topics one publish may name (as many as one stream may subscribe to).</summary>
+    public const int MaxTopicsPerEvent = 32;
+
+    /// <summary>The name of the server's own control event (a resume that cannot be served); nobody may publish it.</summary>
+    public const string ResetType = "reset";
+
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal); // guarded by _lock
-    private readonly List<ReplayRing.Entry> _replayScratch = [];                      // guarded by _lock
-    private readonly int _replayCapacity;
+    private readonly TopicTable _topics;                                             // guarded by _lock
+    private readonly Resumes _resumes;                                                // guarded by _lock
+    private readonly EventIds _ids = new();
 
     private long _sequence;                                                           // guarded by _lock
     private int _subscriberCount;                                                     // guarded by _lock
@@ -34,9 +39,35 @@ public sealed class Hub
     /// </summary>
     /// <param name="replayCapacity">Events each topic keeps for Last-Event-ID resumes; 0 keeps none.</param>
     public Hub(int replayCapacity = 1000)
+        : this(HubLimits.Default with { ReplayCount = replayCapacity })
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(replayCapacity);
-        _replayCapacity = replayCapacity;
+    }
+
+    /// <exception cref="ArgumentException">A limit out of its range.</exception>
+    public Hub(HubLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        Limits = limits;
+        _topics = new TopicTable(limits);
+        _resumes = new Resumes(_topics, _ids);
+    }
+
+    public HubLimits Limits { get; }
+
+    /// <summary>The epoch of this hub's ids (<c>&lt;epoch&gt;-&lt;sequence&gt;</c>), new for every hub.</summary>
+    public string Epoch => _ids.Epoch;
+
+    /// <summary>Topics live now: subscribed to, or keeping events.</summary>
+    public int TopicCount
+    {
+        get { lock (_lock) { return _topics.Count; } }
+    }
+
+    /// <summary>Bytes kept for resumes across topics (each event charged its frame plus a small overhead).</summary>
+    public long ReplayBytes
+    {
+        get { lock (_lock) { return _topics.KeptBytes; } }
     }
 
     internal HubCounters Counters { get; } = new();
@@ -52,29 +83,36 @@ public sealed class Hub
     {
         lock (_lock)
         {
-            return _topics.TryGetValue(topic, out var t) ? t.Subscribers.Count : 0;
+            return _topics.TryGet(topic, out var t) ? t.Subscribers.Count : 0;
         }
     }
 
-    /// <summary>True when <paramref name="topic"/> can name a topic: 1 to 256 characters, no control characters.</summary>
+    /// <summary>True when <paramref name="topic"/> can name a topic: 1 to 256 characters, no control characters (C0, DEL or C1).</summary>
     public static bool IsValidTopic(string? topic) =>
-        !string.IsNullOrEmpty(topic) && topic.Length <= MaxTopicLength && !topic.AsSpan().ContainsAnyInRange('\0', '\u001f') && !topic.Contains('\u007f');
+        !string.IsNullOrEmpty(topic) && topic.Length <= MaxTopicLength && !topic.AsSpan().ContainsAnyInRange('\0', '\u001f') && !topic.AsSpan().ContainsAnyInRange('\u007f', '\u009f');
 
     /// <summary>Publishes <paramref name="ev"/> to one topic. Returns the event's id (assigned when it had none).</summary>
     public string Publish(string topic, SseEvent ev) => Publish([topic], ev);
 
     /// <summary>
     /// Publishes <paramref name="ev"/> to every subscriber of any of <paramref name="topics"/>; a subscriber of
-    /// several of them receives it once. Returns the event's id: its own, or the hub's next sequence number.
+    /// several of them receives it once. Returns the event's id: its own, or the hub's next <c>&lt;epoch&gt;-&lt;sequence&gt;</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">No topic, or a topic that <see cref="IsValidTopic"/> refuses.</exception>
+    /// <exception cref="ArgumentException">No topic, more than <see cref="MaxTopicsPerEvent"/>, a topic that
+    /// <see cref="IsValidTopic"/> refuses, or the <see cref="ResetType"/>.</exception>
+    /// <exception cref="TopicLimitException">The event would make more live topics than <see cref="HubLimits.MaxTopics"/>.</exception>
     public string Publish(IReadOnlyList<string> topics, SseEvent ev)
     {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(ev);
-        if (topics.Count == 0)
+        if (topics.Count is 0 or > MaxTopicsPerEvent)
         {
-            throw new ArgumentException("at least one topic is required", nameof(topics));
+            throw new ArgumentException($"an event names 1 to {MaxTopicsPerEvent} topics", nameof(topics));
+        }
+
+        if (ev.Type == ResetType)
+        {
+            throw new ArgumentException($"'{ResetType}' is the server's own control event", nameof(ev));
         }
 
         foreach (var topic in topics)
@@ -97,22 +135,29 @@ public sealed class Hub
         List<Subscriber>? cut = null;
         lock (_lock)
         {
+            bool keeping = Limits.ReplayCount > 0;
+            if (keeping && !_topics.HasRoomFor(topics))
+            {
+                throw new TopicLimitException(Limits.MaxTopics);
+            }
+
             long sequence = ++_sequence;
             var ev = build(sequence);
-            id = ev.Id ?? sequence.ToString(CultureInfo.InvariantCulture);
+            id = ev.Id ?? _ids.Format(sequence);
             byte[] frame = SseFrames.Encode(ev, id);
             long deliveries = 0;
             var due = new DueWriters();
             foreach (var name in topics)
             {
-                if (!_topics.TryGetValue(name, out var topic))
+                if (!_topics.TryGet(name, out var topic))
                 {
-                    if (_replayCapacity == 0)
+                    if (!keeping)
                     {
-                        continue; // no subscribers and nothing to keep
+                        _topics.Forget(sequence); // no subscribers and nothing to keep it in
+                        continue;
                     }
 
-                    _topics[name] = topic = new Topic(name, _replayCapacity);
+                    topic = _topics.GetOrAdd(name, sequence - 1);
                 }
 
                 if (topic.LastSequence == sequence)
@@ -121,7 +166,7 @@ public sealed class Hub
                 }
 
                 topic.LastSequence = sequence;
-                topic.Ring.Add(sequence, id, frame);
+                _topics.Keep(topic, sequence, id, frame);
                 foreach (var subscriber in topic.Subscribers)
                 {
                     if (subscriber.LastSequence == sequence)
@@ -144,6 +189,8 @@ public sealed class Hub
                             break;
                     }
                 }
+
+                _topics.RemoveIfUnused(topic); // an event too large to keep, to a topic nobody holds
             }
 
             due.Dispatch();
@@ -164,13 +211,19 @@ public sealed class Hub
 
     /// <summary>
     /// Joins a subscriber to its topics. With a <paramref name="lastEventId"/>, the events after it are queued
-    /// first, in order, with no gap and no duplicate (the same lock orders publishing); if the id is not in the
-    /// ring of every topic's window, a single reset event is queued instead. Then the stream continues live.
+    /// first, in order, with no gap and no duplicate (the same lock orders publishing); when that cannot be done
+    /// (the id is unknown, ambiguous, or events after it are gone), a single reset event is queued instead. Then the
+    /// stream continues live. False, and nothing done, when its new topics would pass <see cref="HubLimits.MaxTopics"/>.
     /// </summary>
-    internal void Subscribe(Subscriber subscriber, string? lastEventId)
+    internal bool TrySubscribe(Subscriber subscriber, string? lastEventId)
     {
         lock (_lock)
         {
+            if (!_topics.HasRoomFor(subscriber.Topics))
+            {
+                return false;
+            }
+
             if (lastEventId is not null)
             {
                 Replay(subscriber, lastEventId);
@@ -181,68 +234,31 @@ public sealed class Hub
             _subscriberCount++;
             foreach (var name in subscriber.Topics)
             {
-                GetOrAddTopic(name).Subscribers.Add(subscriber);
+                _topics.GetOrAdd(name, _sequence).Subscribers.Add(subscriber);
             }
 
-            if (subscriber.Topics.Count == 1)
+            if (subscriber.Topics.Count == 1 && _topics.TryGet(subscriber.Topics[0], out var only))
             {
                 // Share the topic's own name list, so the stream's copy of the name can go.
-                subscriber.Topics = _topics[subscriber.Topics[0]].Names;
+                subscriber.Topics = only.Names;
             }
+
+            return true;
         }
     }
 
     private void Replay(Subscriber subscriber, string lastEventId)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        long anchor = -1;
-        foreach (var name in subscriber.Topics)
-        {
-            if (_topics.TryGetValue(name, out var topic) && topic.Ring.TryFind(lastEventId, out long found))
-            {
-                anchor = Math.Max(anchor, found);
-            }
-        }
-
-        bool gap = anchor < 0;
-        foreach (var name in subscriber.Topics)
-        {
-            if (!gap && _topics.TryGetValue(name, out var topic) && topic.Ring.EvictedUpTo > anchor)
-            {
-                gap = true; // this topic's events right after the anchor have left its ring
-            }
-        }
-
-        if (gap)
+        var frames = _resumes.FramesAfter(subscriber.Topics, lastEventId, _sequence);
+        if (frames is null)
         {
             Counters.ReplayMiss();
-            QueueReplay(subscriber, [SseFrames.ResetFrame]);
+            // The reset names the newest position, so the next reconnect resumes from here instead of resetting again.
+            QueueReplay(subscriber, [SseFrames.Reset(_ids.Format(_sequence))]);
             return;
         }
 
-        _replayScratch.Clear();
-        foreach (var name in subscriber.Topics)
-        {
-            if (_topics.TryGetValue(name, out var topic))
-            {
-                topic.Ring.CopyAfter(anchor, _replayScratch);
-            }
-        }
-
-        // Several topics: merge by sequence and keep an event published to more than one of them once.
-        _replayScratch.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
-        var frames = new List<byte[]>(_replayScratch.Count);
-        long previous = -1;
-        foreach (var entry in _replayScratch)
-        {
-            if (entry.Sequence != previous)
-            {
-                frames.Add(entry.Frame);
-                previous = entry.Sequence;
-            }
-        }
-
-        _replayScratch.Clear();
         Counters.ReplayHit();
         Counters.Delivered(frames.Count);
         QueueReplay(subscriber, frames);
@@ -263,35 +279,14 @@ public sealed class Hub
 
             foreach (var name in subscriber.Topics)
             {
-                if (_topics.TryGetValue(name, out var topic))
+                if (_topics.TryGet(name, out var topic))
                 {
                     topic.Subscribers.Remove(subscriber);
-                    if (topic.Subscribers.Count == 0 && topic.Ring.Count == 0)
-                    {
-                        _topics.Remove(name);
-                    }
+                    _topics.RemoveIfUnused(topic);
                 }
             }
 
             return true;
-        }
-    }
-
-    internal IReadOnlyList<(string Topic, int Count)> CountByTopic()
-    {
-        lock (_lock)
-        {
-            var counts = new List<(string, int)>(_topics.Count);
-            foreach (var (name, topic) in _topics)
-            {
-                if (topic.Subscribers.Count > 0)
-                {
-                    counts.Add((name, topic.Subscribers.Count));
-                }
-            }
-
-            counts.Sort(static (a, b) => string.CompareOrdinal(a.Item1, b.Item1));
-            return counts;
         }
     }
 
@@ -303,25 +298,5 @@ public sealed class Hub
         {
             subscriber.ScheduleFlush();
         }
-    }
-
-    private Topic GetOrAddTopic(string name)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        if (!_topics.TryGetValue(name, out var topic))
-        {
-            _topics[name] = topic = new Topic(name, _replayCapacity);
-        }
-
-        return topic;
-    }
-
-    private sealed class Topic(string name, int replayCapacity)
-    {
-        public string[] Names { get; } = [name];
-
-        public HashSet<Subscriber> Subscribers { get; } = [];
-        public ReplayRing Ring { get; } = new(replayCapacity);
-        public long LastSequence { get; set; }
     }
 }

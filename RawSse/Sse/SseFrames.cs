@@ -15,8 +15,18 @@ internal static class SseFrames
     /// <summary>A comment line: keeps proxies from timing out an idle stream and dispatches nothing.</summary>
     public static readonly byte[] HeartbeatFrame = ":\n"u8.ToArray();
 
-    /// <summary>Sent instead of a replay when the Last-Event-ID is not in the ring any more (or never was).</summary>
-    public static readonly byte[] ResetFrame = "event: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8.ToArray();
+    /// <summary>
+    /// Sent instead of a replay when the events after a Last-Event-ID cannot all be replayed. It carries
+    /// <paramref name="id"/> (the hub's newest position), so the browser's next reconnect resumes from there.
+    /// </summary>
+    public static byte[] Reset(string id)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        Append(buffer, "id: "u8);
+        Append(buffer, id);
+        Append(buffer, "\nevent: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>
     /// The stream's first frame: <c>200 text/event-stream</c> and its header fields, then <c>retry:</c>. The body runs
@@ -92,6 +102,18 @@ internal static class SseFrames
 
         Append(buffer, "\n"u8);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>An upper bound of the bytes <see cref="Encode"/> writes for <paramref name="ev"/> with an id of <paramref name="idLength"/> characters.</summary>
+    public static long MaxEncodedLength(SseEvent ev, int idLength)
+    {
+        // Each line break in the data (one or two characters) becomes "\ndata: ": at most 7 bytes for 1 character.
+        var data = ev.Data.AsSpan();
+        long breaks = data.Count('\r') + data.Count('\n');
+        long length = Encoding.UTF8.GetByteCount(data) + (breaks * 6) + "data: \n\n".Length;
+        length += "retry: \n".Length + 10 + "id: \n".Length + (3L * idLength);
+        length += ev.Type is null ? 0 : "event: \n".Length + Encoding.UTF8.GetByteCount(ev.Type);
+        return length;
     }
 
     private static void Append(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes) => buffer.Write(bytes);

@@ -4,8 +4,9 @@ using RawSse.Http;
 namespace RawSse.Sse;
 
 /// <summary>
-/// <c>GET /sse</c>: reads the stream query, counts the stream against its address's cap, and hands the connection
-/// over to an <see cref="SseStream"/>, whose first frame is the response head. HEAD answers the head alone.
+/// <c>GET /sse</c>: reads the stream query (400), counts the stream against its address's cap (429), joins the hub
+/// (503 past its topic limit), and hands the connection over to the <see cref="Subscriber"/>, whose first frame is the
+/// response head. HEAD answers the head alone.
 /// </summary>
 internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimits limits, long retryMs, string? allowOrigin, ILogger log) : IHttpHandler
 {
@@ -47,13 +48,22 @@ internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimi
             throw;
         }
 
-        var subscriber = new Subscriber(exchange.StreamSink, topics, limits, hub.Counters);
-        if (log.IsEnabled(LogLevel.Information))
+        // The head is queued first, so nothing can come before it; the subscriber joins (a replay queues behind the
+        // head), and the connection sends it all once it has handed its send side over.
+        var subscriber = new Subscriber(exchange.StreamSink, topics, limits, hub, lease);
+        subscriber.EnqueueExempt([SseFrames.StreamHead(retryMs, allowOrigin)]);
+        if (!hub.TrySubscribe(subscriber, lastEventId))
         {
-            log.LogInformation("connection {Id} ({Remote}) subscribed to {Topics}; subscribers={Count}",
-                exchange.ConnectionId, exchange.Remote, string.Join(',', topics), hub.SubscriberCount + 1);
+            lease.Dispose();
+            return exchange.Refuse(503, "Retry-After"u8, "5");
         }
 
-        return ExchangeResult.Streaming(new SseStream(hub, subscriber, lastEventId, SseFrames.StreamHead(retryMs, allowOrigin), lease));
+        if (log.IsEnabled(LogLevel.Debug))
+        {
+            log.LogDebug("connection {Id} ({Remote}) subscribed to {Topics}; subscribers={Count}",
+                exchange.ConnectionId, exchange.Remote, string.Join(',', topics), hub.SubscriberCount);
+        }
+
+        return ExchangeResult.Streaming(subscriber);
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using RawSse.Http;
 using RawSse.Transport;
 
 namespace RawSse.Sse;
@@ -15,13 +16,14 @@ namespace RawSse.Sse;
 /// policy) the subscriber completes its sink with the reason; it never closes anything itself, and never while a lock
 /// is held.
 /// </summary>
-internal sealed class Subscriber : IThreadPoolWorkItem
+internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
 {
     private const int CoalesceBytes = 16 * 1024;
 
     private readonly IStreamSink _sink;
     private readonly SubscriberLimits _limits;
-    private readonly HubCounters _counters;
+    private readonly Hub _hub;
+    private readonly StreamLease _lease;
 
     // Everything marked "guarded" is guarded by this object's monitor (nothing outside this class locks a subscriber):
     // a monitor costs nothing until contended, where a Lock object would cost 40 bytes a stream.
@@ -34,12 +36,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem
     private long _writeStartedAt;        // Environment.TickCount64 while an asynchronous send is in flight, else 0
     private long _lastWriteAt;           // Environment.TickCount64 of the last completed send
 
-    public Subscriber(IStreamSink sink, IReadOnlyList<string> topics, SubscriberLimits limits, HubCounters counters)
+    /// <param name="lease">The stream's place under its address's cap, given back with the hub subscription on <see cref="Dispose"/>.</param>
+    public Subscriber(IStreamSink sink, IReadOnlyList<string> topics, SubscriberLimits limits, Hub hub, StreamLease? lease = null)
     {
         _sink = sink;
         Topics = topics;
         _limits = limits;
-        _counters = counters;
+        _hub = hub;
+        _lease = lease ?? StreamLease.None;
         _lastWriteAt = Environment.TickCount64;
     }
 
@@ -77,7 +81,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem
 
             if (dropped > 0)
             {
-                _counters.Dropped(dropped);
+                _hub.Counters.Dropped(dropped);
             }
 
             return MakeWriterDue() ? EnqueueResult.MustFlush : EnqueueResult.Queued;
@@ -322,6 +326,23 @@ internal sealed class Subscriber : IThreadPoolWorkItem
         }
 
         _sink.Complete(DisconnectReason.WriteFailed);
+    }
+
+    // As its connection's response: the head queued by the handler (then a replay, then whatever was published since
+    // the subscriber joined) goes out once the connection has handed its send side over; disposing it leaves the hub
+    // and gives back the address lease, once.
+    void IResponseStream.Start() => Flush();
+
+    void IResponseStream.CheckTimeouts(long now, in ConnectionTimeouts timeouts) => CheckTimeouts(now, timeouts.HeartbeatMs, timeouts.WriteMs);
+
+    Task IResponseStream.EndAsync() => CompleteAsync();
+
+    string IResponseStream.Describe() => $"topics={string.Join(',', Topics)}; subscribers={_hub.SubscriberCount}";
+
+    public void Dispose()
+    {
+        _hub.Unsubscribe(this);
+        _lease.Dispose();
     }
 
     private static void ReturnBatch(byte[]? batch)

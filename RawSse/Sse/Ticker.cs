@@ -8,6 +8,9 @@ namespace RawSse.Sse;
 /// </summary>
 internal sealed class Ticker(Hub hub, TimeSpan interval)
 {
+    /// <summary>The ticker's event name; over HTTP nobody else may publish it (an embedding program may).</summary>
+    public const string EventType = "tick";
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(interval);
@@ -17,7 +20,7 @@ internal sealed class Ticker(Hub hub, TimeSpan interval)
             {
                 hub.Publish(Hub.DefaultTopic, sequence => new SseEvent(
                     data: string.Create(CultureInfo.InvariantCulture, $$"""{"id":{{sequence}},"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
-                    type: "tick"));
+                    type: EventType));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using RawSse.Http;
 using RawSse.Transport;
 
@@ -35,6 +36,8 @@ internal sealed class StaticFileHandler(StaticFiles files, ILogger log) : IHttpH
             return exchange.Respond(status);
         }
 
+        using var handle = file.Handle; // a large file's descriptor is this request's
+
         var output = exchange.Output;
         bool notModified = ConditionalRequest.IsNotModified(request, file);
         ResponseWriter.WriteStatusLine(output, notModified ? 304 : 200);
@@ -47,7 +50,7 @@ internal sealed class StaticFileHandler(StaticFiles files, ILogger log) : IHttpH
 
         if (file.Content is null)
         {
-            return await StreamFileAsync(exchange, file).ConfigureAwait(false);
+            return await StreamFileAsync(exchange, file, handle!).ConfigureAwait(false);
         }
 
         if (file.Content.Length < DirectSendBytes)
@@ -66,16 +69,15 @@ internal sealed class StaticFileHandler(StaticFiles files, ILogger log) : IHttpH
 
     // Large files go out in chunks, each flushed, so the pipe never holds more than one chunk.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ExchangeResult> StreamFileAsync(HttpExchange exchange, StaticFile file)
+    private async ValueTask<ExchangeResult> StreamFileAsync(HttpExchange exchange, StaticFile file, SafeFileHandle handle)
     {
-        await using var stream = new FileStream(file.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite,
-            bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var output = exchange.Output;
         long remaining = file.Length;
+        long offset = 0;
         while (remaining > 0)
         {
             var memory = output.GetMemory(FileChunkBytes);
-            int read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, remaining)]).ConfigureAwait(false);
+            int read = await RandomAccess.ReadAsync(handle, memory[..(int)Math.Min(memory.Length, remaining)], offset).ConfigureAwait(false);
             if (read == 0)
             {
                 // The file shrank after its length was promised: the only honest answer left is to close.
@@ -85,6 +87,7 @@ internal sealed class StaticFileHandler(StaticFiles files, ILogger log) : IHttpH
 
             output.Advance(read);
             remaining -= read;
+            offset += read;
             await exchange.FlushAsync().ConfigureAwait(false); // each chunk that leaves restarts the write timeout
         }
 

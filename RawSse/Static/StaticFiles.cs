@@ -1,12 +1,15 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace RawSse.Static;
 
 /// <summary>
 /// Maps request paths to files under one root, safely: the path is percent-decoded once, canonicalised
 /// segment by segment, and the resolved real path (symlinks followed) must stay inside the real root.
-/// Dotfiles are never served. Small files are kept in memory and revalidated by size and mtime.
+/// Dotfiles are never served. The file is then opened beneath the root (<see cref="FileSystem"/>), so a directory swapped
+/// for a symlink after the check cannot lead out of it, and served only when it is a regular file. Small files are kept
+/// in memory and revalidated by inode, size and nanosecond mtime.
 /// A request path's answer is remembered for <see cref="RevalidateAfterMs"/> (nginx's open_file_cache does the
 /// same), so a hot file costs no system call at all; a file changed or removed on disk is seen within that time.
 /// </summary>
@@ -23,6 +26,7 @@ internal sealed partial class StaticFiles
     private const int MaxRememberedPaths = 4096;
 
     private readonly string _root;
+    private readonly SafeFileHandle? _rootHandle;
     private readonly ConcurrentDictionary<string, StaticFile> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Answer> _answers = new(StringComparer.Ordinal);
     private long _cachedBytes; // Interlocked
@@ -36,6 +40,7 @@ internal sealed partial class StaticFiles
         }
 
         _root = RealPath(full) ?? full;
+        _rootHandle = FileSystem.OpenRoot(_root);
     }
 
     public string Root => _root;
@@ -104,7 +109,7 @@ internal sealed partial class StaticFiles
             if (!encodedPath.EndsWith('/'))
             {
                 // Built from the canonical path, never from the raw target: "//host/x" would redirect off-site.
-                redirect = "/" + string.Join('/', relative.Split('/').Select(Uri.EscapeDataString)) + "/";
+                redirect = relative.Length == 0 ? "/" : "/" + string.Join('/', relative.Split('/').Select(Uri.EscapeDataString)) + "/";
                 return 301;
             }
 
@@ -165,51 +170,64 @@ internal sealed partial class StaticFiles
 
     private StaticFile? Load(string real)
     {
-        var info = new FileInfo(real);
-        if (!info.Exists || Path.GetFileName(real).StartsWith('.'))
+        if (Path.GetFileName(real).StartsWith('.'))
         {
             return null;
         }
 
-        var mtime = new DateTimeOffset(info.LastWriteTimeUtc.Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
-        if (_cache.TryGetValue(real, out var cached) && cached.Length == info.Length && cached.LastModified == mtime)
+        var relative = real.Length > _root.Length ? real[(_root.Length + 1)..] : "";
+        var handle = FileSystem.OpenRegularFile(_rootHandle, relative, real, out var identity);
+        if (handle is null)
         {
+            return null;
+        }
+
+        if (_cache.TryGetValue(real, out var cached) && cached.Identity == identity)
+        {
+            handle.Dispose();
             return cached;
         }
 
-        byte[]? content = null;
-        if (info.Length <= MaxCachedFileBytes && Interlocked.Read(ref _cachedBytes) + info.Length <= MaxCacheBytes)
+        if (identity.Length > MaxCachedFileBytes || Interlocked.Read(ref _cachedBytes) + identity.Length > MaxCacheBytes)
         {
-            try
-            {
-                content = File.ReadAllBytes(real);
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-            catch (UnauthorizedAccessException)
-            {
-                return null;
-            }
-
-            if (content.Length != info.Length)
-            {
-                // Changed while being read: serve it uncached; the next request caches the settled file.
-                info.Refresh();
-                return new StaticFile(real, content.Length, mtime, MimeTypes.For(real), content);
-            }
+            return new StaticFile(real, identity, MimeTypes.For(real), content: null, handle); // streamed from this descriptor
         }
 
-        var file = new StaticFile(real, info.Length, mtime, MimeTypes.For(real), content);
-        if (content is not null)
+        byte[] content;
+        using (handle)
         {
-            _cache.AddOrUpdate(real,
-                _ => { Interlocked.Add(ref _cachedBytes, file.Length); return file; },
-                (_, old) => { Interlocked.Add(ref _cachedBytes, file.Length - old.Length); return file; });
+            content = ReadAll(handle, identity.Length);
         }
 
+        if (content.Length != identity.Length)
+        {
+            // Changed while being read: serve what was read, uncached; the next request caches the settled file.
+            return new StaticFile(real, identity with { Length = content.Length }, MimeTypes.For(real), content, handle: null);
+        }
+
+        var file = new StaticFile(real, identity, MimeTypes.For(real), content, handle: null);
+        _cache.AddOrUpdate(real,
+            _ => { Interlocked.Add(ref _cachedBytes, file.Length); return file; },
+            (_, old) => { Interlocked.Add(ref _cachedBytes, file.Length - old.Length); return file; });
         return file;
+    }
+
+    private static byte[] ReadAll(SafeFileHandle handle, long length)
+    {
+        var content = new byte[length];
+        int total = 0;
+        while (total < content.Length)
+        {
+            int read = RandomAccess.Read(handle, content.AsSpan(total), total);
+            if (read == 0)
+            {
+                return content[..total];
+            }
+
+            total += read;
+        }
+
+        return content;
     }
 
     /// <summary>The canonical absolute path with every symlink resolved, or null when it does not exist.</summary>

@@ -32,7 +32,6 @@ internal sealed class SocketConnection : IStreamSink
     private Action? _onReadable;
     private ICloseListener? _closeListener;
     private int _discardedOnStream;
-    private int _closeReported;
 
     public SocketConnection(Socket socket, long id, ILogger log)
     {
@@ -79,6 +78,25 @@ internal sealed class SocketConnection : IStreamSink
         while (!bytes.IsEmpty)
         {
             bytes = bytes[await _socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false)..];
+        }
+    }
+
+    /// <summary>
+    /// How many bytes the peer has acknowledged so far (Linux <c>TCP_INFO</c>, <c>tcpi_bytes_acked</c>): it grows while a
+    /// slow reader makes progress, even inside one long send. -1 where the kernel does not say.
+    /// </summary>
+    public long BytesAcked()
+    {
+        const int IpProtoTcp = 6, TcpInfo = 11, BytesAckedOffset = 120;
+        Span<byte> info = stackalloc byte[256];
+        try
+        {
+            int length = _socket.GetRawSocketOption(IpProtoTcp, TcpInfo, info);
+            return length >= BytesAckedOffset + 8 ? System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(info[BytesAckedOffset..]) : -1;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or PlatformNotSupportedException)
+        {
+            return -1;
         }
     }
 
@@ -260,10 +278,7 @@ internal sealed class SocketConnection : IStreamSink
 
     private void ReportClosed()
     {
-        if (Interlocked.Exchange(ref _closeReported, 1) == 0)
-        {
-            _closeListener?.OnClosed();
-        }
+        Interlocked.Exchange(ref _closeListener, null)?.OnClosed(); // once
     }
 
     // Reads and drops what the client sent on its stream (the socket is non-blocking). False once it has closed, or has

@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Security.Cryptography;
+
+namespace RawSse.Sse;
+
+/// <summary>
+/// The ids a hub assigns: <c>&lt;epoch&gt;-&lt;sequence&gt;</c>. The epoch is 8 random characters made once per hub, so
+/// an id from another process or another hub never matches one of this hub's; the sequence is the event's position
+/// in this hub, strictly increasing. Such an id names a position even when its event is no longer kept.
+/// </summary>
+internal sealed class EventIds
+{
+    private const string Alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+    private const int EpochLength = 8;
+
+    public EventIds()
+    {
+        Epoch = RandomNumberGenerator.GetString(Alphabet, EpochLength);
+    }
+
+    public string Epoch { get; }
+
+    public string Format(long sequence) => string.Create(CultureInfo.InvariantCulture, $"{Epoch}-{sequence}");
+
+    /// <summary>True when <paramref name="id"/> is one of this hub's, with the position it names.</summary>
+    public bool TryParse(string id, out long sequence)
+    {
+        sequence = 0;
+        return id.Length > EpochLength + 1 && id[EpochLength] == '-' && id.StartsWith(Epoch, StringComparison.Ordinal)
+            && long.TryParse(id.AsSpan(EpochLength + 1), NumberStyles.None, CultureInfo.InvariantCulture, out sequence);
+    }
+}
