@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Hostile-input memory figures for one RawSse build, as the safety issue measured them.
 
-    bench/safety.py PATH/TO/RawSse.dll [--streams 1000] [--publishes 1000]
+    bench/safety.py PATH/TO/RawSse.dll [--streams 1000] [--publishes 1000] [--idle 0]
 
 Starts the server on a free loopback port (ticker and heartbeats off, logs at Warning), then:
   1. opens STREAMS streams, each subscribing to 32 topics nobody else uses, and reports RSS per stream;
   2. closes them, then sends PUBLISHES publishes of a 1 MiB body whose data is all %0D (each CR frames to a
      7-byte "data: " line) on keep-alive connections, and reports the answers and the peak RSS (VmHWM).
+  3. with --idle N: opens N plain streams, and reports RSS per stream 5 s after they connected and again 65 s after
+     (the memory return after a burst runs at most once a minute, so the second figure is the settled one).
 Loopback only, bounded in count and time; the server is stopped at the end.
 """
 import argparse
@@ -73,6 +75,7 @@ def main():
     parser.add_argument("dll")
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--publishes", type=int, default=1000)
+    parser.add_argument("--idle", type=int, default=0)
     args = parser.parse_args()
 
     port = free_port()
@@ -122,6 +125,23 @@ def main():
         time.sleep(1)
         print(f"{args.publishes} publishes of 1 MiB of %0D: answers {answers}; RSS now {status(server.pid, 'VmRSS') / 1e6:.1f} MB, "
               f"peak {status(server.pid, 'VmHWM') / 1e6:.1f} MB")
+
+        if args.idle:
+            time.sleep(61)  # let the previous bursts' memory return run first
+            before = status(server.pid, "VmRSS")
+            idle = []
+            for i in range(args.idle):
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(b"GET /sse HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                read_until(s, b"\n\n")
+                idle.append(s)
+            time.sleep(5)
+            soon = status(server.pid, "VmRSS")
+            time.sleep(60)
+            settled = status(server.pid, "VmRSS")
+            print(f"{len(idle)} idle streams: {(soon - before) / len(idle):.0f} B RSS each after 5 s, {(settled - before) / len(idle):.0f} B after 65 s")
+            for s in idle:
+                s.close()
     finally:
         server.terminate()
         try:

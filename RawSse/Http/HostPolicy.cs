@@ -10,6 +10,7 @@ internal sealed class HostPolicy
 {
     private static readonly string[] s_loopbackNames = ["localhost", "127.0.0.1", "[::1]"];
     private readonly HashSet<string> _allowed = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly bool _checks;
 
     public HostPolicy(bool loopbackOnly, IEnumerable<string> allowedHosts)
@@ -20,14 +21,16 @@ internal sealed class HostPolicy
         {
             _allowed.UnionWith(s_loopbackNames);
         }
+
+        _lookup = _allowed.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public bool Allows(string? host) => !_checks || host is null || _allowed.Contains(WithoutPort(host));
+    public bool Allows(string? host) => !_checks || host is null || _lookup.Contains(WithoutPort(host));
 
     // RFC 9110 §7.2: Host = uri-host [ ":" port ]; an IPv6 literal keeps its brackets.
-    private static string WithoutPort(string host)
+    private static ReadOnlySpan<char> WithoutPort(string host)
     {
         int end = host.StartsWith('[') ? host.IndexOf(']') + 1 : host.LastIndexOf(':');
-        return end > 0 && end < host.Length ? host[..end] : host;
+        return end > 0 && end < host.Length ? host.AsSpan(0, end) : host;
     }
 }

@@ -19,36 +19,38 @@ internal sealed class Router(IHttpHandler fallback, HostPolicy hosts)
     public IHttpHandler Find(string path) => _routes.TryGetValue(path, out var handler) ? handler : fallback;
 
     /// <summary>Hands the request to its handler, once the method and the body are checked against what the handler declares.</summary>
-    public async ValueTask<ExchangeResult> DispatchAsync(HttpExchange exchange)
+    public ValueTask<ExchangeResult> DispatchAsync(HttpExchange exchange)
     {
         var request = exchange.Request;
         if (!hosts.Allows(request.Host))
         {
-            return exchange.RefuseAndClose(421, "a Host this server does not answer to");
+            return ValueTask.FromResult(exchange.RefuseAndClose(421, "a Host this server does not answer to"));
         }
 
         var handler = Find(request.Path);
         bool allowed = handler.Allows(request.Method);
         if (!(allowed && handler.TakesBody) && request.HasBody)
         {
-            // Nothing else reads this body: drain a small one so it is never read as the next request.
-            if (request.ContentLength > MaxDrainedBodyBytes)
-            {
-                return exchange.RefuseAndClose(413, "request body too large");
-            }
-
-            var drained = await exchange.ReadBodyAsync(into: null, MaxDrainedBodyBytes).ConfigureAwait(false);
-            if (drained.End != BodyReadEnd.Complete)
-            {
-                return exchange.CloseAfter(drained);
-            }
+            return DrainThenDispatchAsync(exchange, handler, allowed);
         }
 
-        if (!allowed)
+        return allowed ? handler.HandleAsync(exchange) : ValueTask.FromResult(exchange.Respond(405, "Allow"u8, handler.Allow));
+    }
+
+    // Nothing else reads this body: a small one is drained so it is never read as the next request.
+    private static async ValueTask<ExchangeResult> DrainThenDispatchAsync(HttpExchange exchange, IHttpHandler handler, bool allowed)
+    {
+        if (exchange.Request.ContentLength > MaxDrainedBodyBytes)
         {
-            return exchange.Respond(405, "Allow"u8, handler.Allow);
+            return exchange.RefuseAndClose(413, "request body too large");
         }
 
-        return await handler.HandleAsync(exchange).ConfigureAwait(false);
+        var drained = await exchange.ReadBodyAsync(into: null, MaxDrainedBodyBytes).ConfigureAwait(false);
+        if (drained.End != BodyReadEnd.Complete)
+        {
+            return exchange.CloseAfter(drained);
+        }
+
+        return allowed ? await handler.HandleAsync(exchange).ConfigureAwait(false) : exchange.Respond(405, "Allow"u8, handler.Allow);
     }
 }
