@@ -13,6 +13,7 @@ missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if (( ${#missing[@]} > 0 )); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -77,15 +77,56 @@ def main():
     parser.add_argument("--publishes", type=int, default=1000)
     parser.add_argument("--idle", type=int, default=0)
     args = parser.parse_args()
+    attacks(args)
+    if args.idle:
+        idle(args)
 
+
+def start(dll):
     port = free_port()
     server = subprocess.Popen(
-        ["dotnet", args.dll, "--port", str(port), "--interval", "0", "--heartbeat", "0", "--log-level", "Warning",
+        ["dotnet", dll, "--port", str(port), "--interval", "0", "--heartbeat", "0", "--log-level", "Warning",
          "--max-connections", "19000"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_serving(port, time.time() + 30)
+    time.sleep(1)
+    return server, port
+
+
+def stop(server):
+    server.terminate()
     try:
-        wait_serving(port, time.time() + 30)
-        time.sleep(1)
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def idle(args):
+    # A fresh server: N plain streams, RSS per stream soon after and once the memory return has had its minute.
+    server, port = start(args.dll)
+    try:
+        before = status(server.pid, "VmRSS")
+        streams = []
+        for _ in range(args.idle):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET /sse HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            read_until(s, b"\n\n")
+            streams.append(s)
+        time.sleep(5)
+        soon = status(server.pid, "VmRSS")
+        time.sleep(60)
+        settled = status(server.pid, "VmRSS")
+        print(f"{len(streams)} idle streams: {(soon - before) / len(streams):.0f} B RSS each after 5 s, "
+              f"{(settled - before) / len(streams):.0f} B after 65 s")
+        for s in streams:
+            s.close()
+    finally:
+        stop(server)
+
+
+def attacks(args):
+    server, port = start(args.dll)
+    try:
         base = status(server.pid, "VmRSS")
 
         sockets = []
@@ -126,28 +167,8 @@ def main():
         print(f"{args.publishes} publishes of 1 MiB of %0D: answers {answers}; RSS now {status(server.pid, 'VmRSS') / 1e6:.1f} MB, "
               f"peak {status(server.pid, 'VmHWM') / 1e6:.1f} MB")
 
-        if args.idle:
-            time.sleep(61)  # let the previous bursts' memory return run first
-            before = status(server.pid, "VmRSS")
-            idle = []
-            for i in range(args.idle):
-                s = socket.create_connection(("127.0.0.1", port), timeout=10)
-                s.sendall(b"GET /sse HTTP/1.1\r\nHost: localhost\r\n\r\n")
-                read_until(s, b"\n\n")
-                idle.append(s)
-            time.sleep(5)
-            soon = status(server.pid, "VmRSS")
-            time.sleep(60)
-            settled = status(server.pid, "VmRSS")
-            print(f"{len(idle)} idle streams: {(soon - before) / len(idle):.0f} B RSS each after 5 s, {(settled - before) / len(idle):.0f} B after 65 s")
-            for s in idle:
-                s.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
 
 if __name__ == "__main__":
