@@ -18,11 +18,6 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     private const int MaxUnflushedBytes = 64 * 1024; // Kestrel's default MaxResponseBufferSize
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
 
-    // What the connection is waiting for, read by the server's shared sweep to apply timeouts without a timer per
-    // connection. Reading: a request has begun (or the connection is new) and is not complete. Idle: between keep-alive
-    // requests. Responding: a flush is in flight. Streaming: the stream applies its own. Lingering: on its own timer.
-    private const int PhaseReading = 0, PhaseIdle = 1, PhaseResponding = 2, PhaseStreaming = 3, PhaseLingering = 4;
-
     private readonly ConnectionServices _services;
     private readonly SocketConnection _transport;
 
@@ -33,10 +28,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     private volatile bool _streaming;
     private volatile bool _stopping;
     private int _streamEnding;
-    private int _phase = PhaseReading;
-    private long _phaseSince = Environment.TickCount64;
-    private int _timedOut; // 0, or 1 + the phase that timed out
-    private long _ackedAtLastLook = -1; // the sweep's own: the peer's acknowledged bytes when it last looked
+    private PhaseClock _clock = new();
     private LazyCompletion _closed;
 
     public HttpConnection(Socket socket, long id, ConnectionServices services)
@@ -95,34 +87,28 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     /// </summary>
     public void CheckTimeouts(long now, in ConnectionTimeouts timeouts)
     {
-        int phase = Volatile.Read(ref _phase);
-        long elapsed = now - Volatile.Read(ref _phaseSince);
+        var phase = _clock.Phase;
+        long elapsed = _clock.Elapsed(now);
         switch (phase)
         {
-            case PhaseReading when elapsed > timeouts.RequestMs:
-            case PhaseIdle when elapsed > timeouts.KeepAliveMs:
-                if (Interlocked.CompareExchange(ref _timedOut, phase + 1, 0) == 0)
+            case ConnectionPhase.Reading when elapsed > timeouts.RequestMs:
+            case ConnectionPhase.Idle when elapsed > timeouts.KeepAliveMs:
+                if (_clock.TimeOut(phase))
                 {
                     RequestStop(graceful: false);
                 }
 
                 break;
-            case PhaseResponding when elapsed > timeouts.WriteMs:
+            case ConnectionPhase.Responding when elapsed > timeouts.WriteMs:
                 // A reader that is slow but acknowledges bytes keeps its answer; one that took nothing since the last
                 // look (at most two write timeouts ago) is cut.
-                long acked = _transport.BytesAcked();
-                if (acked > _ackedAtLastLook)
-                {
-                    _ackedAtLastLook = acked;
-                    Volatile.Write(ref _phaseSince, now);
-                }
-                else
+                if (!_clock.Progressed(_transport.BytesAcked(), now))
                 {
                     _transport.Abort(DisconnectReason.WriteTimeout);
                 }
 
                 break;
-            case PhaseStreaming:
+            case ConnectionPhase.Streaming:
                 _stream?.CheckTimeouts(now, timeouts);
                 break;
         }
@@ -132,23 +118,19 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask FlushAsync()
     {
-        EnterPhase(PhaseResponding);
+        EnterPhase(ConnectionPhase.Responding);
         await _transport.Output.FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>True once the request timeout has fired on a request still being read.</summary>
-    internal bool RequestTimedOut => Volatile.Read(ref _timedOut) == PhaseReading + 1;
+    internal bool RequestTimedOut => _clock.HasTimedOut(ConnectionPhase.Reading);
 
     /// <summary>After <c>100 Continue</c>: the body is awaited under the request timeout again.</summary>
-    internal void AwaitBody() => EnterPhase(PhaseReading);
+    internal void AwaitBody() => EnterPhase(ConnectionPhase.Reading);
 
     void ICloseListener.OnClosed() => _ = CloseAsync();
 
-    private void EnterPhase(int phase)
-    {
-        Volatile.Write(ref _phaseSince, Environment.TickCount64);
-        Volatile.Write(ref _phase, phase);
-    }
+    private void EnterPhase(ConnectionPhase phase) => _clock.Enter(phase);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RunAsync()
@@ -194,13 +176,13 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
                 case HeadResult.WouldWait:
                     // Nothing more is buffered: the answers to everything pipelined so far leave in one write.
                     await FlushAsync().ConfigureAwait(false);
-                    EnterPhase(PhaseIdle);
+                    EnterPhase(ConnectionPhase.Idle);
                     pendingFlush = false;
                     continue;
                 case HeadResult.Partial:
-                    if (Volatile.Read(ref _phase) == PhaseIdle)
+                    if (_clock.Phase == ConnectionPhase.Idle)
                     {
-                        EnterPhase(PhaseReading); // the request timeout runs from a request's first byte
+                        EnterPhase(ConnectionPhase.Reading); // the request timeout runs from a request's first byte
                     }
 
                     continue;
@@ -220,11 +202,11 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 
             if (!request.HasBody)
             {
-                EnterPhase(PhaseResponding); // the request is complete: the request timeout no longer applies
+                EnterPhase(ConnectionPhase.Responding); // the request is complete: the request timeout no longer applies
             }
-            else if (Volatile.Read(ref _phase) != PhaseReading)
+            else if (_clock.Phase != ConnectionPhase.Reading)
             {
-                EnterPhase(PhaseReading); // the request timeout covers the body
+                EnterPhase(ConnectionPhase.Reading); // the request timeout covers the body
             }
 
             bool keepAlive = request.KeepAlive && !_stopping;
@@ -251,7 +233,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
                 await FlushAsync().ConfigureAwait(false);
             }
 
-            EnterPhase(PhaseIdle);
+            EnterPhase(ConnectionPhase.Idle);
         }
     }
 
@@ -269,7 +251,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
         _transport.SetCloseReason(reason);
         if (!_transport.IsAborted)
         {
-            EnterPhase(PhaseLingering);
+            EnterPhase(ConnectionPhase.Lingering);
             _transport.ShutdownSend();
             await reader.LingerAsync(LingerTime, MaxLingerBytes).ConfigureAwait(false);
         }
@@ -281,7 +263,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
     /// </summary>
     private void BecomeStream(IResponseStream stream)
     {
-        EnterPhase(PhaseStreaming);
+        EnterPhase(ConnectionPhase.Streaming);
         _stream = stream;
         _exchange = null;
         _transport.BecomeStream();
@@ -328,7 +310,7 @@ internal sealed class HttpConnection : IThreadPoolWorkItem, ICloseListener
 
                 // Let a send in flight finish before the socket closes, or the close would be a reset. The write
                 // timeout still applies to it, through the Responding phase.
-                EnterPhase(PhaseResponding);
+                EnterPhase(ConnectionPhase.Responding);
                 await stream.StopAsync().ConfigureAwait(false);
             }
 

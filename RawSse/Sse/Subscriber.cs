@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using RawSse.Http;
 using RawSse.Transport;
@@ -28,10 +27,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     // Everything marked "guarded" is guarded by this object's monitor (nothing outside this class locks a subscriber):
     // a monitor costs nothing until contended, where a Lock object would cost 40 bytes a stream.
     private FrameQueue _queue;           // guarded
-    private bool _writing;               // guarded: a writer is scheduled or running
-    private bool _completing;            // guarded: end the stream once the queue drains
-    private bool _closed;                // guarded: no more frames are queued or sent
-    private TaskCompletionSource? _ended; // guarded: made on a stop or completion request, set when the writer exits
+    private WriterState _writer;         // guarded
 
     private long _writeStartedAt;        // Environment.TickCount64 while an asynchronous send is in flight, else 0
     private long _lastWriteAt;           // Environment.TickCount64 of the last completed send
@@ -68,14 +64,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     {
         lock (this)
         {
-            if (_closed || _completing)
+            if (_writer.Refuses)
             {
                 return EnqueueResult.Refused;
             }
 
             if (!_queue.TryAdd(frame, _limits, out int dropped))
             {
-                _closed = true; // a writer in flight exits at its next step
+                _writer.Closed = true; // a writer in flight exits at its next step
                 return EnqueueResult.Cut;
             }
 
@@ -84,7 +80,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
                 _hub.Counters.Dropped(dropped);
             }
 
-            return MakeWriterDue() ? EnqueueResult.MustFlush : EnqueueResult.Queued;
+            return _writer.TryMakeDue() ? EnqueueResult.MustFlush : EnqueueResult.Queued;
         }
     }
 
@@ -100,7 +96,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     {
         lock (this)
         {
-            if (frames.Count == 0 || _closed || _completing)
+            if (frames.Count == 0 || _writer.Refuses)
             {
                 return false;
             }
@@ -110,20 +106,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
                 _queue.Enqueue(frame, exempt: true);
             }
 
-            return MakeWriterDue();
+            return _writer.TryMakeDue();
         }
-    }
-
-    private bool MakeWriterDue()
-    {
-        Debug.Assert(Monitor.IsEntered(this));
-        if (_writing)
-        {
-            return false;
-        }
-
-        _writing = true;
-        return true;
     }
 
     /// <summary>
@@ -154,7 +138,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     /// <summary>True when nothing is queued or being sent.</summary>
     public bool IsIdle
     {
-        get { lock (this) { return !_writing && _queue.Count == 0; } }
+        get { lock (this) { return !_writer.Writing && _queue.Count == 0; } }
     }
 
     /// <summary>
@@ -165,21 +149,21 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     {
         lock (this)
         {
-            if (_closed)
+            if (_writer.Closed)
             {
                 return Task.CompletedTask; // the stream already failed or was stopped
             }
 
-            if (!_completing)
+            if (!_writer.Completing)
             {
-                _completing = true;
-                if (MakeWriterDue())
+                _writer.Completing = true;
+                if (_writer.TryMakeDue())
                 {
                     ScheduleFlush();
                 }
             }
 
-            return WhenWriterEnds();
+            return _writer.WhenExited();
         }
     }
 
@@ -191,23 +175,10 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     {
         lock (this)
         {
-            _closed = true;
+            _writer.Closed = true;
             _queue.Clear();
-            return _writing ? WhenWriterEnds() : Task.CompletedTask;
+            return _writer.Writing ? _writer.WhenExited() : Task.CompletedTask;
         }
-    }
-
-    // Made only when asked for, so a live subscriber holds no completion source.
-    private Task WhenWriterEnds()
-    {
-        Debug.Assert(Monitor.IsEntered(this));
-        _ended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_writing)
-        {
-            _ended.TrySetResult();
-        }
-
-        return _ended.Task;
     }
 
     /// <summary>Runs <see cref="Flush"/> on the thread pool, for callers that must not do the sending themselves.</summary>
@@ -287,15 +258,15 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
         payload = default;
         lock (this)
         {
-            if (!_closed && _queue.Count > 0)
+            if (!_writer.Closed && _queue.Count > 0)
             {
                 payload = _queue.TakeBatch(ref batch, CoalesceBytes);
                 return true;
             }
 
-            if (_closed || !_completing)
+            if (_writer.Closed || !_writer.Completing)
             {
-                WriterExited();
+                _writer.Exited();
                 return false;
             }
         }
@@ -303,25 +274,18 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
         _sink.EndStream();
         lock (this)
         {
-            WriterExited();
+            _writer.Exited();
         }
 
         return false;
-    }
-
-    private void WriterExited()
-    {
-        Debug.Assert(Monitor.IsEntered(this));
-        _writing = false;
-        _ended?.TrySetResult();
     }
 
     private void Fail()
     {
         lock (this)
         {
-            _closed = true;
-            WriterExited();
+            _writer.Closed = true;
+            _writer.Exited();
             _queue.Clear();
         }
 
