@@ -61,8 +61,8 @@ internal sealed partial class StaticFiles
         }
 
         int status = Resolve(encodedPath, out file, out redirect);
-        // A streamed file is opened by path, so its answer is not reused: the path is resolved again right
-        // before each open, and a symlink swapped in meanwhile cannot lead outside the root.
+        // A streamed file's answer carries the descriptor its one request reads, so it is never reused: the path is
+        // resolved and opened again for each request.
         if (status != 400 && (file is null || file.Content is not null))
         {
             if (_answers.Count >= MaxRememberedPaths)
