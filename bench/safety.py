@@ -57,6 +57,12 @@ def read_until(sock, marker, limit=1 << 20):
     return data
 
 
+def open_stream(port, target):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    return s, read_until(s, b"\n\n")
+
+
 def read_response(sock):
     head = read_until(sock, b"\r\n\r\n")
     head, _, rest = head.partition(b"\r\n\r\n")
@@ -106,12 +112,7 @@ def idle(args):
     server, port = start(args.dll)
     try:
         before = status(server.pid, "VmRSS")
-        streams = []
-        for _ in range(args.idle):
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            s.sendall(b"GET /sse HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            read_until(s, b"\n\n")
-            streams.append(s)
+        streams = [open_stream(port, "/sse")[0] for _ in range(args.idle)]
         time.sleep(5)
         soon = status(server.pid, "VmRSS")
         time.sleep(60)
@@ -132,9 +133,7 @@ def attacks(args):
         sockets = []
         for i in range(args.streams):
             topics = "&".join(f"topic=s{i}-t{t}" for t in range(32))
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            s.sendall(f"GET /sse?{topics} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-            head = read_until(s, b"\n\n")
+            s, head = open_stream(port, f"/sse?{topics}")
             if not head.startswith(b"HTTP/1.1 200"):
                 print(f"stream {i}: {head[:80]!r}")
                 break
