@@ -135,8 +135,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
         }
     }
 
-    /// <summary>True when nothing is queued or being sent.</summary>
-    public bool IsIdle
+    // True when nothing is queued or being sent.
+    private bool IsIdle
     {
         get { lock (this) { return !_writer.Writing && _queue.Count == 0; } }
     }

@@ -6,10 +6,8 @@ namespace RawSse.Static;
 /// A file found under the root, with the validators and type the response needs. A small file carries its bytes and
 /// is shared; a large one carries the descriptor it was opened and checked with, which its one request reads and disposes.
 /// </summary>
-internal sealed class StaticFile(string fullPath, FileIdentity identity, string contentType, byte[]? content, SafeFileHandle? handle)
+internal sealed class StaticFile(FileIdentity identity, string contentType, byte[]? content, SafeFileHandle? handle)
 {
-    public string FullPath { get; } = fullPath;
-
     /// <summary>Inode, size and nanosecond mtime: a file rewritten in the same second with the same size still differs.</summary>
     public FileIdentity Identity { get; } = identity;
 

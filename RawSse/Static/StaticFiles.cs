@@ -190,7 +190,7 @@ internal sealed partial class StaticFiles
 
         if (identity.Length > MaxCachedFileBytes || Interlocked.Read(ref _cachedBytes) + identity.Length > MaxCacheBytes)
         {
-            return new StaticFile(real, identity, MimeTypes.For(real), content: null, handle); // streamed from this descriptor
+            return new StaticFile(identity, MimeTypes.For(real), content: null, handle); // streamed from this descriptor
         }
 
         byte[] content;
@@ -202,10 +202,10 @@ internal sealed partial class StaticFiles
         if (content.Length != identity.Length)
         {
             // Changed while being read: serve what was read, uncached; the next request caches the settled file.
-            return new StaticFile(real, identity with { Length = content.Length }, MimeTypes.For(real), content, handle: null);
+            return new StaticFile(identity with { Length = content.Length }, MimeTypes.For(real), content, handle: null);
         }
 
-        var file = new StaticFile(real, identity, MimeTypes.For(real), content, handle: null);
+        var file = new StaticFile(identity, MimeTypes.For(real), content, handle: null);
         _cache.AddOrUpdate(real,
             _ => { Interlocked.Add(ref _cachedBytes, file.Length); return file; },
             (_, old) => { Interlocked.Add(ref _cachedBytes, file.Length - old.Length); return file; });

@@ -101,7 +101,7 @@ internal sealed class SocketConnection : IStreamSink
     }
 
     /// <summary>A reset or a socket closed under the caller is the client's doing or an abort: expected.</summary>
-    public static bool IsDisconnect(Exception ex) =>
+    private static bool IsDisconnect(Exception ex) =>
         ex is SocketException or ObjectDisposedException or OperationCanceledException
         || (ex is IOException io && io.InnerException is SocketException or ObjectDisposedException or null);
 
