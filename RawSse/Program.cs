@@ -31,6 +31,15 @@ var corsOrigins = new Option<string[]>("--cors-origins") { Description = "Origin
 var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names answered besides localhost, 127.0.0.1 and [::1] when bound to loopback; others get 421", AllowMultipleArgumentsPerToken = true };
 var metricsTopics = new Option<string[]>("--metrics-topics") { Description = "Topics whose subscriber counts /metrics shows by name", AllowMultipleArgumentsPerToken = true };
 var publishToken = new Option<string?>("--publish-token") { Description = "Bearer token for POST /publish (or RAWSSE_PUBLISH_TOKEN); without one, only loopback clients may publish" };
+var jwtKey = new Option<string?>("--jwt-key") { Description = "HMAC secret (HS256, at least 32 bytes) of publishers' and subscribers' JWTs (or RAWSSE_JWT_KEY)" };
+var jwtPublicKey = new Option<string?>("--jwt-public-key") { Description = "PEM file with the RSA or EC public key (RS256, ES256) of publishers' and subscribers' JWTs" };
+var publisherJwtKey = new Option<string?>("--publisher-jwt-key") { Description = "HMAC secret of publishers' JWTs, instead of --jwt-key (or RAWSSE_PUBLISHER_JWT_KEY)" };
+var publisherJwtPublicKey = new Option<string?>("--publisher-jwt-public-key") { Description = "PEM public key file of publishers' JWTs, instead of --jwt-public-key" };
+var subscriberJwtKey = new Option<string?>("--subscriber-jwt-key") { Description = "HMAC secret of subscribers' JWTs, instead of --jwt-key (or RAWSSE_SUBSCRIBER_JWT_KEY)" };
+var subscriberJwtPublicKey = new Option<string?>("--subscriber-jwt-public-key") { Description = "PEM public key file of subscribers' JWTs, instead of --jwt-public-key" };
+var anonymous = new Option<bool>("--anonymous") { Description = "Let subscribers without a token receive public updates; false answers them 401", DefaultValueFactory = _ => defaults.Anonymous, Arity = ArgumentArity.ExactlyOne };
+var subscriptions = new Option<bool>("--subscriptions") { Description = "Mercure's active subscriptions: subscription events and GET /.well-known/mercure/subscriptions", DefaultValueFactory = _ => defaults.Subscriptions, Arity = ArgumentArity.ZeroOrOne };
+var maxSelectors = new Option<int>("--max-selectors") { Description = "Distinct URI-template selectors held at once; a stream that would make more gets 503", DefaultValueFactory = _ => defaults.MaxSelectors };
 var maxBody = new Option<int>("--max-body-bytes") { Description = "Largest POST /publish body", DefaultValueFactory = _ => defaults.MaxPublishBodyBytes };
 var queueEvents = new Option<int>("--queue-events") { Description = "Events one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedEvents };
 var queueBytes = new Option<long>("--queue-bytes") { Description = "Bytes one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedBytes };
@@ -48,7 +57,8 @@ var maxHeaders = new Option<int>("--max-headers") { Description = "Most header f
 
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
-    port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
+    port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken,
+    jwtKey, jwtPublicKey, publisherJwtKey, publisherJwtPublicKey, subscriberJwtKey, subscriberJwtPublicKey, anonymous, subscriptions, maxSelectors, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
     requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
 
@@ -89,6 +99,15 @@ command.SetAction(async (result, _) =>
         AllowedHosts = SplitList(result.GetValue(allowedHosts)),
         MetricsTopics = SplitList(result.GetValue(metricsTopics)),
         PublishToken = result.GetValue(publishToken) ?? Environment.GetEnvironmentVariable("RAWSSE_PUBLISH_TOKEN"),
+        JwtKey = result.GetValue(jwtKey) ?? Environment.GetEnvironmentVariable("RAWSSE_JWT_KEY"),
+        JwtPublicKeyFile = result.GetValue(jwtPublicKey),
+        PublisherJwtKey = result.GetValue(publisherJwtKey) ?? Environment.GetEnvironmentVariable("RAWSSE_PUBLISHER_JWT_KEY"),
+        PublisherJwtPublicKeyFile = result.GetValue(publisherJwtPublicKey),
+        SubscriberJwtKey = result.GetValue(subscriberJwtKey) ?? Environment.GetEnvironmentVariable("RAWSSE_SUBSCRIBER_JWT_KEY"),
+        SubscriberJwtPublicKeyFile = result.GetValue(subscriberJwtPublicKey),
+        Anonymous = result.GetValue(anonymous),
+        Subscriptions = result.GetValue(subscriptions),
+        MaxSelectors = result.GetValue(maxSelectors),
         MaxPublishBodyBytes = result.GetValue(maxBody),
         MaxQueuedEvents = result.GetValue(queueEvents),
         MaxQueuedBytes = result.GetValue(queueBytes),
@@ -141,7 +160,13 @@ command.SetAction(async (result, _) =>
     }
 
     var host = options.BindAddress.Equals(IPAddress.Loopback) ? "localhost" : options.BindAddress.ToString();
-    var publishing = string.IsNullOrEmpty(options.PublishToken) ? "publish: loopback only" : "publish: bearer token";
+    var publishing = (string.IsNullOrEmpty(options.PublishToken), options.PublisherJwtKey ?? options.JwtKey ?? options.PublisherJwtPublicKeyFile ?? options.JwtPublicKeyFile) switch
+    {
+        (true, null) => "publish: loopback only",
+        (false, null) => "publish: bearer token",
+        (true, _) => "publish: JWT",
+        (false, _) => "publish: bearer token or JWT",
+    };
     Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} ({publishing}; Ctrl+C to stop)");
 
     // Ctrl+C and SIGTERM both stop gracefully; the runtime's default handling is cancelled.

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RawSse.Auth;
 using RawSse.Http;
+using RawSse.Mercure;
 using RawSse.Metrics;
 using RawSse.Publishing;
 using RawSse.Sse;
@@ -40,19 +42,30 @@ public sealed class Server : IAsyncDisposable
         Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
         _listener = new TcpListener(options.BindAddress, options.Port);
         Hub = hub ?? new Hub(options.HubLimits);
+        Hub.PublishesSubscriptions |= options.Subscriptions;
         Metrics = new ServerMetrics(() => _connections.Count, Hub, options.MetricsTopics);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
         _acceptLog = new RateLimitedLog(Log, perSecond: 1);
         _memoryReturn = new MemoryReturn(options.MemoryReturnBurst, options.MemoryReturnMinBytes);
 
-        // The route table: an endpoint is a handler and one line here.
+        // The route table: an endpoint is a handler and one line here. The native endpoints and Mercure's share their
+        // handlers, so one set of rules authorizes both.
         var hosts = new HostPolicy(loopbackOnly: IPAddress.IsLoopback(options.BindAddress), options.AllowedHosts);
+        var crossOrigin = new CrossOriginPolicy(options.CorsOrigins);
+        var subscribeAuthorizer = new SubscribeAuthorizer(options.CreateSubscriberValidator(), options.Anonymous, crossOrigin);
+        var leases = new StreamLeases(options.MaxStreamsPerAddress);
+        var subscriberLimits = options.CreateSubscriberLimits();
+        long retryMs = (long)options.Retry.TotalMilliseconds;
+        var publish = new PublishHandler(new PublishAuthorizer(options.PublishToken, options.CreatePublisherValidator()), crossOrigin,
+            answersPreflights: options.CorsOrigins.Count > 0, new PublishForm(Hub, options.MaxQueuedBytes), options.MaxPublishBodyBytes);
         var router = new Router(fallback: new StaticFileHandler(new StaticFiles(options.Root), Log), hosts)
         {
-            ["/sse"] = new StreamHandler(Hub, new StreamLeases(options.MaxStreamsPerAddress), options.CreateSubscriberLimits(),
-                (long)options.Retry.TotalMilliseconds, options.AllowOrigin, Log),
-            ["/publish"] = new PublishHandler(new PublishAuthorizer(options.PublishToken), new CrossOriginPolicy(options.CorsOrigins),
-                answersPreflights: options.CorsOrigins.Count > 0, new PublishForm(Hub, options.MaxQueuedBytes), options.MaxPublishBodyBytes),
+            ["/sse"] = new StreamHandler(Hub, leases, subscriberLimits, new StreamHandler.Settings(retryMs, options.AllowOrigin), subscribeAuthorizer, crossOrigin, Log),
+            ["/publish"] = publish,
+            [MercureHandler.Path] = new MercureHandler(
+                new StreamHandler(Hub, leases, subscriberLimits, new StreamHandler.Settings(retryMs, options.AllowOrigin, RequireTopic: true), subscribeAuthorizer, crossOrigin, Log),
+                publish),
+            [ActiveSubscription.Prefix + "/*"] = new SubscriptionsHandler(Hub, subscribeAuthorizer, crossOrigin),
             ["/metrics"] = new MetricsHandler(Metrics),
         };
         _services = new ConnectionServices(options.RequestLimits, router, _connections, Metrics, Log, _rejectionLog);

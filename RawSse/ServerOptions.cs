@@ -1,4 +1,5 @@
 using System.Net;
+using RawSse.Auth;
 using RawSse.Http;
 using RawSse.Sse;
 
@@ -54,6 +55,33 @@ public sealed class ServerOptions
     /// <summary>Bearer token that <c>POST /publish</c> requires; null or empty lets only loopback clients publish.</summary>
     public string? PublishToken { get; set; }
 
+    /// <summary>HMAC secret (HS256/384/512, at least 32 bytes) that publishers' and subscribers' JWTs are signed with.</summary>
+    public string? JwtKey { get; set; }
+
+    /// <summary>A PEM file with the RSA or EC public key (RS256, ES256, ...) that publishers' and subscribers' JWTs are signed with.</summary>
+    public string? JwtPublicKeyFile { get; set; }
+
+    /// <summary>The publishers' own HMAC secret, instead of <see cref="JwtKey"/>.</summary>
+    public string? PublisherJwtKey { get; set; }
+
+    /// <summary>The publishers' own PEM public key file, instead of <see cref="JwtPublicKeyFile"/>.</summary>
+    public string? PublisherJwtPublicKeyFile { get; set; }
+
+    /// <summary>The subscribers' own HMAC secret, instead of <see cref="JwtKey"/>.</summary>
+    public string? SubscriberJwtKey { get; set; }
+
+    /// <summary>The subscribers' own PEM public key file, instead of <see cref="JwtPublicKeyFile"/>.</summary>
+    public string? SubscriberJwtPublicKeyFile { get; set; }
+
+    /// <summary>Subscribers without a token receive public updates; false refuses them with 401 (needs a subscriber key).</summary>
+    public bool Anonymous { get; set; } = true;
+
+    /// <summary>Mercure's active subscriptions: subscription events, and <c>GET /.well-known/mercure/subscriptions</c>.</summary>
+    public bool Subscriptions { get; set; }
+
+    /// <summary>Distinct URI-template selectors held at once (in subscriptions and claims); a stream that would make more gets 503.</summary>
+    public int MaxSelectors { get; set; } = HubLimits.Default.MaxSelectors;
+
     /// <summary>
     /// Origins (<c>https://app.example</c>) whose pages may publish from a browser: they pass the cross-site check, get
     /// CORS headers, and their preflights are answered. Pages of any other origin get 403.
@@ -102,7 +130,42 @@ public sealed class ServerOptions
 
     internal SubscriberLimits CreateSubscriberLimits() => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
 
-    internal HubLimits HubLimits => new(ReplayCapacity, ReplayBytesPerTopic, MaxReplayBytes, MaxTopics);
+    internal HubLimits HubLimits => new(ReplayCapacity, ReplayBytesPerTopic, MaxReplayBytes, MaxTopics, MaxSelectors);
+
+    /// <summary>The publishers' JWT validator, or null when no publisher key is configured.</summary>
+    /// <exception cref="ArgumentException">A key that cannot be used, or a key file that cannot be read.</exception>
+    internal JwtValidator? CreatePublisherValidator() =>
+        CreateValidator("publisher", PublisherJwtKey ?? JwtKey, PublisherJwtPublicKeyFile ?? JwtPublicKeyFile);
+
+    /// <summary>The subscribers' JWT validator, or null when no subscriber key is configured.</summary>
+    /// <exception cref="ArgumentException">A key that cannot be used, or a key file that cannot be read.</exception>
+    internal JwtValidator? CreateSubscriberValidator() =>
+        CreateValidator("subscriber", SubscriberJwtKey ?? JwtKey, SubscriberJwtPublicKeyFile ?? JwtPublicKeyFile);
+
+    private static JwtValidator? CreateValidator(string role, string? secret, string? publicKeyFile)
+    {
+        string? pem = null;
+        if (!string.IsNullOrEmpty(publicKeyFile))
+        {
+            try
+            {
+                pem = File.ReadAllText(publicKeyFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ArgumentException($"{role} JWT public key file '{publicKeyFile}' cannot be read: {ex.Message}", ex);
+            }
+        }
+
+        try
+        {
+            return JwtValidator.Create(secret, pem);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{role} JWT key: {ex.Message}", ex);
+        }
+    }
 
     /// <exception cref="ArgumentException">The first option that cannot work, named.</exception>
     public void Validate()
@@ -138,6 +201,9 @@ public sealed class ServerOptions
             Check(host.Length is > 0 and <= 255 && IsHeaderValueSafe(host) && !host.Contains(' ') && !host.Contains(','), $"allowed host '{host}' must be one host name");
         }
 
+        var subscriberKey = CreateSubscriberValidator();
+        _ = CreatePublisherValidator();
+        Check(Anonymous || subscriberKey is not null, "anonymous false needs a subscriber key (--jwt-key, --jwt-public-key or --subscriber-jwt-key)");
         Check(MetricsTopics.Count <= 100 && MetricsTopics.All(Hub.IsValidTopic), "metrics topics: at most 100 valid topic names");
     }
 

@@ -1,5 +1,6 @@
 // RawSse demo client: subscribes to /sse (default topic, or the topics chosen), renders events newest first,
-// and publishes messages through POST /publish.
+// and publishes messages through POST /publish. With a token, the stream carries it as ?authorization= (EventSource
+// cannot set headers) and publishing as Authorization: Bearer; "Private" publishes with private=on.
 (function () {
   'use strict';
 
@@ -10,6 +11,7 @@
   var countEl = document.getElementById('count');
   var lastIdEl = document.getElementById('last-id');
   var topicsEl = document.getElementById('topics');
+  var tokenEl = document.getElementById('token');
   var listEl = document.getElementById('events');
   var subscribeForm = document.getElementById('subscribe');
   var publishForm = document.getElementById('publish');
@@ -19,10 +21,15 @@
   var es = null;
   var types = ['tick', 'message'];
 
+  function token() {
+    return tokenEl.value.trim();
+  }
+
   function streamUrl(topics) {
     // Relative to the page, so it also works behind a path prefix.
     var url = new URL('sse', location.href);
     topics.forEach(function (t) { url.searchParams.append('topic', t); });
+    if (token()) url.searchParams.set('authorization', token());
     return url.toString();
   }
 
@@ -109,7 +116,7 @@
   subscribeForm.addEventListener('submit', function (e) {
     e.preventDefault();
     var topics = chosenTopics();
-    addNotice('notice', '— subscribed to ' + (topics.length ? topics.join(', ') : 'the default topic') + ' —');
+    addNotice('notice', '— subscribed to ' + (topics.length ? topics.join(', ') : 'the default topic') + (token() ? ' with a token' : '') + ' —');
     connect(topics);
   });
 
@@ -120,7 +127,8 @@
     if (!type) body.delete('type');
     addType(type);
     publishResult.textContent = 'publishing…';
-    fetch(new URL('publish', location.href), { method: 'POST', body: body })
+    var headers = token() ? { Authorization: 'Bearer ' + token() } : {};
+    fetch(new URL('publish', location.href), { method: 'POST', body: body, headers: headers })
       .then(function (r) {
         return r.text().then(function (text) {
           publishResult.textContent = r.ok ? 'published as #' + text : r.status + ' ' + text;

@@ -61,6 +61,10 @@ internal static class HeaderFieldParser
                 request.HostCount++;
                 request.Host = Encoding.Latin1.GetString(value);
                 return;
+            case 6 when Eq(name, "cookie"u8):
+                // RFC 6265 §5.4: one Cookie field, but HTTP/2-style split fields join with "; ".
+                request.Cookie = request.Cookie is null ? Encoding.Latin1.GetString(value) : request.Cookie + "; " + Encoding.Latin1.GetString(value);
+                return;
             case 10 when Eq(name, "connection"u8):
                 ParseConnection(value, request);
                 return;

@@ -48,6 +48,9 @@ internal sealed class HttpRequest
     public string? Authorization { get; set; }
     public string? ContentType { get; set; }
 
+    /// <summary>The <c>Cookie</c> field (RFC 6265 §5.4), as sent; only the token cookie is ever read from it.</summary>
+    public string? Cookie { get; set; }
+
     /// <summary>The <c>Origin</c> a browser sends with a cross-origin or unsafe request (RFC 6454), as sent.</summary>
     public string? Origin { get; set; }
 
@@ -74,7 +77,7 @@ internal sealed class HttpRequest
         TransferEncoding = Expect = null;
         Chunked = ExpectsContinue = ContinueSent = false;
         ConnectionClose = ConnectionKeepAlive = false;
-        IfNoneMatch = IfModifiedSince = LastEventId = Authorization = ContentType = Origin = SecFetchSite = null;
+        IfNoneMatch = IfModifiedSince = LastEventId = Authorization = ContentType = Cookie = Origin = SecFetchSite = null;
         RequestLineDone = LeadingLineSkipped = false;
         HeaderCount = HeaderBytes = 0;
     }

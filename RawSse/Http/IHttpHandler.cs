@@ -10,8 +10,8 @@ internal interface IHttpHandler
     /// <summary>The value of <c>Allow</c> on a 405.</summary>
     string Allow { get; }
 
-    /// <summary>Whether the handler reads the request body (it must then read exactly <c>Content-Length</c> bytes, or close).</summary>
-    bool TakesBody { get; }
+    /// <summary>Whether the handler reads the body of a request with <paramref name="method"/> (it must then read all of it, or close).</summary>
+    bool TakesBody(RequestMethod method);
 
     bool Allows(RequestMethod method);
 

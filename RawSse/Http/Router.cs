@@ -1,7 +1,8 @@
 namespace RawSse.Http;
 
 /// <summary>
-/// The route table: an exact path to its handler, and a fallback for every other path (the static files). Adding an
+/// The route table: an exact path to its handler, a prefix (written <c>/path/*</c>) to the handler of everything under
+/// it, and a fallback for every other path (the static files). Adding an
 /// endpoint is one handler and one line where the server builds the table. Every request's Host is checked first
 /// (<see cref="HostPolicy"/>: 421 and a close).
 /// </summary>
@@ -10,13 +11,41 @@ internal sealed class Router(IHttpHandler fallback, HostPolicy hosts)
     private const int MaxDrainedBodyBytes = 64 * 1024;
 
     private readonly Dictionary<string, IHttpHandler> _routes = new(StringComparer.Ordinal);
+    private readonly List<(string Prefix, IHttpHandler Handler)> _prefixes = [];
 
     public IHttpHandler this[string path]
     {
-        init => _routes.Add(path, value);
+        init
+        {
+            if (path.EndsWith("/*", StringComparison.Ordinal))
+            {
+                _prefixes.Add((path[..^1], value));
+                _routes.Add(path[..^2], value);
+            }
+            else
+            {
+                _routes.Add(path, value);
+            }
+        }
     }
 
-    public IHttpHandler Find(string path) => _routes.TryGetValue(path, out var handler) ? handler : fallback;
+    public IHttpHandler Find(string path)
+    {
+        if (_routes.TryGetValue(path, out var handler))
+        {
+            return handler;
+        }
+
+        foreach (var (prefix, prefixed) in _prefixes)
+        {
+            if (path.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return prefixed;
+            }
+        }
+
+        return fallback;
+    }
 
     /// <summary>Hands the request to its handler, once the method and the body are checked against what the handler declares.</summary>
     public ValueTask<ExchangeResult> DispatchAsync(HttpExchange exchange)
@@ -29,7 +58,7 @@ internal sealed class Router(IHttpHandler fallback, HostPolicy hosts)
 
         var handler = Find(request.Path);
         bool allowed = handler.Allows(request.Method);
-        if (!(allowed && handler.TakesBody) && request.HasBody)
+        if (!(allowed && handler.TakesBody(request.Method)) && request.HasBody)
         {
             return DrainThenDispatchAsync(exchange, handler, allowed);
         }

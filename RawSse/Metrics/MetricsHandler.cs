@@ -7,7 +7,7 @@ internal sealed class MetricsHandler(ServerMetrics metrics) : IHttpHandler
 {
     public string Allow => "GET, HEAD";
 
-    public bool TakesBody => false;
+    public bool TakesBody(RequestMethod method) => false;
 
     public bool Allows(RequestMethod method) => method is RequestMethod.Get or RequestMethod.Head;
 

@@ -1,40 +1,56 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using RawSse.Auth;
 using RawSse.Http;
 
 namespace RawSse.Publishing;
 
 /// <summary>
-/// Who may publish: with a token configured, a request carrying it as <c>Authorization: Bearer</c> (compared in
-/// constant time); with none, only loopback clients.
+/// Who may publish, decided from the head before any body is read. With neither a publish token nor a publisher key
+/// configured, only loopback clients, to any topic. Otherwise a token is required (401 without one): the
+/// <c>--publish-token</c> as <c>Authorization: Bearer</c> (compared in constant time) may publish anywhere; a JWT
+/// checked with the publisher keys may publish where its <c>mercure.publish</c> claim allows (403 when it has none).
+/// The topics themselves are checked against the claim once the body is read (<see cref="PublishForm"/>).
 /// </summary>
 internal sealed class PublishAuthorizer
 {
     private readonly byte[]? _tokenHash;
+    private readonly JwtValidator? _validator;
 
-    public PublishAuthorizer(string? token)
+    public PublishAuthorizer(string? token, JwtValidator? validator = null)
     {
         // Hashing both sides first makes the comparison constant-time in the token's length as well.
         _tokenHash = string.IsNullOrEmpty(token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        _validator = validator;
     }
 
-    /// <summary>Decided from the head alone, before any body is read: 0 to go on, else 401 or 403.</summary>
-    public int Authorize(HttpRequest request, IPAddress remote)
+    public async ValueTask<AuthResult> AuthorizeAsync(HttpRequest request, IPAddress remote)
     {
-        if (_tokenHash is null)
+        if (_tokenHash is null && _validator is null)
         {
-            return IsLoopback(remote) ? 0 : 403;
+            return IsLoopback(remote) ? AuthResult.Allow(TokenClaims.PublishAnything) : AuthResult.Deny(403, "publish from a client that may not");
         }
 
-        var header = request.Authorization;
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var (token, origin) = TokenSource.Find(request, queryToken: null);
+        if (token is null)
         {
-            return 401;
+            return AuthResult.Deny(401, "publish without a token");
         }
 
-        var given = SHA256.HashData(Encoding.UTF8.GetBytes(header.AsSpan(7).Trim().ToString()));
-        return CryptographicOperations.FixedTimeEquals(given, _tokenHash) ? 0 : 401;
+        if (_tokenHash is not null && origin == TokenOrigin.Header
+            && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), _tokenHash))
+        {
+            return AuthResult.Allow(TokenClaims.PublishAnything);
+        }
+
+        if (_validator is null || await _validator.ValidateAsync(token).ConfigureAwait(false) is not { } claims)
+        {
+            return AuthResult.Deny(401, "publish with an invalid token");
+        }
+
+        // Mercure: with no mercure.publish claim, or an empty one, the publisher "MUST NOT be authorized to dispatch any update".
+        return claims.Publish is { Count: > 0 } ? AuthResult.Allow(claims) : AuthResult.Deny(403, "publish with a token that grants no topic");
     }
 
     private static bool IsLoopback(IPAddress address) =>

@@ -1,17 +1,22 @@
+using RawSse.Auth;
 using RawSse.Http;
 using RawSse.Sse;
 
 namespace RawSse.Publishing;
 
 /// <summary>
-/// A publish body: Mercure's form fields (<c>topic</c> repeatable, <c>data</c>, <c>id</c>, <c>type</c>, <c>retry</c>)
-/// in, validated, and published to the hub; the event's id (or why not) out. An event whose frame would be larger than
+/// A publish body: Mercure's form fields (<c>topic</c> repeatable, <c>data</c>, <c>private</c>, <c>id</c>, <c>type</c>,
+/// <c>retry</c>) in, validated, checked against the publisher's <c>mercure.publish</c> claim (every topic must match one
+/// of its selectors, else 403), and published to the hub; the event's id (or why not) out. An event whose frame would be larger than
 /// <c>maxEventBytes</c> (a subscriber's queue limit) is refused with 413: no subscriber is ever cut for one event.
 /// </summary>
 internal sealed class PublishForm(Hub hub, long maxEventBytes)
 {
     /// <summary>Validates the form and publishes. Returns the status and the text/plain body (the id, or why not).</summary>
-    public (int Status, string Body) Publish(HttpRequest request, ReadOnlySpan<byte> body)
+    /// <summary>Topics under this path are the hub's own subscription events (Mercure, "Active Subscriptions").</summary>
+    public const string ReservedTopicPrefix = "/.well-known/mercure/subscriptions";
+
+    public (int Status, string Body) Publish(HttpRequest request, ReadOnlySpan<byte> body, TokenClaims publisher)
     {
         if (!IsFormContentType(request.ContentType))
         {
@@ -26,6 +31,7 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes)
 
         var topics = new List<string>();
         string? data = null, id = null, type = null, retryText = null;
+        bool isPrivate = false;
         foreach (var (name, value) in fields)
         {
             switch (name)
@@ -45,6 +51,9 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes)
                 case "retry":
                     retryText = value;
                     break;
+                case "private":
+                    isPrivate = true; // Mercure: present at all, whatever its value ("on" is recommended)
+                    break;
             }
         }
 
@@ -63,6 +72,19 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes)
             if (!Hub.IsValidTopic(topic))
             {
                 return (400, "field 'topic': a topic is 1 to 256 characters, with no control characters\n");
+            }
+        }
+
+        foreach (var topic in topics)
+        {
+            if (topic.StartsWith(ReservedTopicPrefix, StringComparison.Ordinal))
+            {
+                return (403, $"field 'topic': topics under {ReservedTopicPrefix} are the hub's own\n");
+            }
+
+            if (!SelectorCache.AnyMatches(publisher.Publish!, topic))
+            {
+                return (403, "field 'topic': the token may not publish to one of these topics\n");
             }
         }
 
@@ -101,7 +123,7 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes)
 
         try
         {
-            return (200, hub.Publish(topics, ev));
+            return (200, hub.Publish(topics, ev, isPrivate));
         }
         catch (TopicLimitException ex)
         {

@@ -1,3 +1,4 @@
+using RawSse.Auth;
 using RawSse.Http;
 
 namespace RawSse.Publishing;
@@ -13,7 +14,7 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPo
 {
     public string Allow => answersPreflights ? "POST, OPTIONS" : "POST";
 
-    public bool TakesBody => true;
+    public bool TakesBody(RequestMethod method) => true;
 
     public bool Allows(RequestMethod method) => method == RequestMethod.Post || (answersPreflights && method == RequestMethod.Options);
 
@@ -47,12 +48,12 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPo
 
         // Decided from the head: a refused publisher's body is never read into memory, and the connection closes, so
         // it cannot go on guessing on it.
-        int denied = authorizer.Authorize(request, exchange.RemoteAddress);
-        if (denied != 0)
+        var auth = await authorizer.AuthorizeAsync(request, exchange.RemoteAddress).ConfigureAwait(false);
+        if (!auth.Allowed)
         {
-            return denied == 401
-                ? exchange.RefuseAndClose(401, "publish without the right token", "WWW-Authenticate"u8, "Bearer")
-                : exchange.RefuseAndClose(denied, "publish from a client that may not");
+            return auth.Status == 401
+                ? exchange.RefuseAndClose(401, auth.Reason, "WWW-Authenticate"u8, "Bearer")
+                : exchange.RefuseAndClose(auth.Status, auth.Reason);
         }
 
         using var body = new BodyBuffer();
@@ -62,7 +63,7 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPo
             return exchange.CloseAfter(read);
         }
 
-        var (status, text) = form.Publish(request, body.Span);
+        var (status, text) = form.Publish(request, body.Span, auth.Claims!);
         if (status != 200)
         {
             exchange.CountRejection(status);

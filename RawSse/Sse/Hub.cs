@@ -28,10 +28,12 @@ public sealed class Hub
     private readonly Lock _lock = new();
     private readonly TopicTable _topics;                                             // guarded by _lock
     private readonly Resumes _resumes;                                                // guarded by _lock
+    private readonly SelectorTable _selectors;                                        // guarded by _lock
     private readonly EventIds _ids = new();
 
     private long _sequence;                                                           // guarded by _lock
     private int _subscriberCount;                                                     // guarded by _lock
+    private string? _lastId;                                                          // guarded by _lock
 
     /// <summary>
     /// A hub is normally made by its <see cref="Server"/>. An embedding program may make its own and hand it to
@@ -51,6 +53,7 @@ public sealed class Hub
         Limits = limits;
         _topics = new TopicTable(limits);
         _resumes = new Resumes(_topics, _ids);
+        _selectors = new SelectorTable(limits.MaxSelectors);
     }
 
     public HubLimits Limits { get; }
@@ -71,6 +74,38 @@ public sealed class Hub
     }
 
     internal HubCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Mercure's active subscriptions: each subscriber gets an id (<c>urn:uuid:</c>), and each of its selectors a
+    /// private update to <see cref="ActiveSubscription.Topic"/> when it joins and when it leaves. These updates go to
+    /// live subscribers only; they are not kept for resumes.
+    /// </summary>
+    public bool PublishesSubscriptions { get; set; }
+
+    /// <summary>The id of the newest event, or Mercure's <c>earliest</c> when there is none yet.</summary>
+    public string LastEventId
+    {
+        get { lock (_lock) { return _lastId ?? Resumes.Earliest; } }
+    }
+
+    /// <summary>Every selector of every live subscriber (when <see cref="PublishesSubscriptions"/>), in no particular order.</summary>
+    internal List<ActiveSubscription> ActiveSubscriptions()
+    {
+        var seen = new HashSet<Subscriber>();
+        var found = new List<ActiveSubscription>();
+        lock (_lock)
+        {
+            foreach (var subscriber in _topics.All.SelectMany(t => t.Subscribers).Concat(_selectors.Subscribed.SelectMany(g => g.Subscribers)))
+            {
+                if (subscriber.SubscriptionId is not null && seen.Add(subscriber))
+                {
+                    found.AddRange(subscriber.Subscriptions(active: true));
+                }
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>Streams currently subscribed.</summary>
     public int SubscriberCount
@@ -101,7 +136,13 @@ public sealed class Hub
     /// <exception cref="ArgumentException">No topic, more than <see cref="MaxTopicsPerEvent"/>, a topic that
     /// <see cref="IsValidTopic"/> refuses, or the <see cref="ResetType"/>.</exception>
     /// <exception cref="TopicLimitException">The event would make more live topics than <see cref="HubLimits.MaxTopics"/>.</exception>
-    public string Publish(IReadOnlyList<string> topics, SseEvent ev)
+    public string Publish(IReadOnlyList<string> topics, SseEvent ev) => Publish(topics, ev, isPrivate: false);
+
+    /// <summary>
+    /// As <see cref="Publish(IReadOnlyList{string}, SseEvent)"/>; a private update (<paramref name="isPrivate"/>) reaches
+    /// only subscribers whose token's <c>mercure.subscribe</c> claim matches one of its topics, live and in replays.
+    /// </summary>
+    public string Publish(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate)
     {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(ev);
@@ -123,19 +164,21 @@ public sealed class Hub
             }
         }
 
-        return PublishCore(topics, _ => ev);
+        return PublishCore(topics, _ => ev, isPrivate);
     }
 
     /// <summary>Publishes an event built from the sequence number it is given (the ticker puts it in its data).</summary>
     internal string Publish(string topic, Func<long, SseEvent> build) => PublishCore([topic], build);
 
-    private string PublishCore(IReadOnlyList<string> topics, Func<long, SseEvent> build)
+    // An ephemeral event (the hub's own subscription events) goes to live subscribers only: it makes no topic and is
+    // never kept, so it can neither fill the topic table nor mark a resume as having a gap.
+    private string PublishCore(IReadOnlyList<string> topics, Func<long, SseEvent> build, bool isPrivate = false, bool ephemeral = false)
     {
         string id;
-        List<Subscriber>? cut = null;
+        Fanout fanout;
         lock (_lock)
         {
-            bool keeping = Limits.ReplayCount > 0;
+            bool keeping = Limits.ReplayCount > 0 && !ephemeral;
             if (keeping && !_topics.HasRoomFor(topics))
             {
                 throw new TopicLimitException(Limits.MaxTopics);
@@ -144,13 +187,18 @@ public sealed class Hub
             long sequence = ++_sequence;
             var ev = build(sequence);
             id = ev.Id ?? _ids.Format(sequence);
-            byte[] frame = SseFrames.Encode(ev, id);
-            long deliveries = 0;
-            var due = new DueWriters();
+            _lastId = id;
+            fanout = new Fanout(SseFrames.Encode(ev, id), sequence, topics, isPrivate);
+            string[]? privateTopics = isPrivate ? [.. topics] : null;
             foreach (var name in topics)
             {
                 if (!_topics.TryGet(name, out var topic))
                 {
+                    if (ephemeral)
+                    {
+                        continue;
+                    }
+
                     if (!keeping)
                     {
                         _topics.Forget(sequence); // no subscribers and nothing to keep it in
@@ -166,39 +214,37 @@ public sealed class Hub
                 }
 
                 topic.LastSequence = sequence;
-                _topics.Keep(topic, sequence, id, frame);
+                if (!ephemeral)
+                {
+                    _topics.Keep(topic, sequence, id, fanout.Frame, privateTopics);
+                }
+
                 foreach (var subscriber in topic.Subscribers)
                 {
-                    if (subscriber.LastSequence == sequence)
-                    {
-                        continue;
-                    }
-
-                    subscriber.LastSequence = sequence;
-                    switch (subscriber.Enqueue(frame))
-                    {
-                        case EnqueueResult.MustFlush:
-                            deliveries++;
-                            due.Add(subscriber);
-                            break;
-                        case EnqueueResult.Queued:
-                            deliveries++;
-                            break;
-                        case EnqueueResult.Cut:
-                            (cut ??= []).Add(subscriber);
-                            break;
-                    }
+                    fanout.Offer(subscriber);
                 }
 
                 _topics.RemoveIfUnused(topic); // an event too large to keep, to a topic nobody holds
             }
 
-            due.Dispatch();
-            Counters.Published(deliveries);
+            // Templates and "*": each selector is matched against the event's topics once, for all its subscribers.
+            foreach (var group in _selectors.Subscribed)
+            {
+                if (group.Matches(sequence, topics))
+                {
+                    foreach (var subscriber in group.Subscribers)
+                    {
+                        fanout.Offer(subscriber);
+                    }
+                }
+            }
+
+            fanout.Due.Dispatch();
+            Counters.Published(fanout.Deliveries);
         }
 
         // Outside the lock: a subscriber cut for falling behind tells its connection, which closes it.
-        if (cut is not null)
+        if (fanout.Cut is { } cut)
         {
             foreach (var subscriber in cut)
             {
@@ -209,24 +255,95 @@ public sealed class Hub
         return id;
     }
 
+    // One event on its way to subscribers: each is offered it once (several topics or selectors may lead to the same
+    // one), and a private update only to a subscriber whose grant allows one of its topics.
+    private struct Fanout(byte[] frame, long sequence, IReadOnlyList<string> topics, bool isPrivate)
+    {
+        public readonly byte[] Frame = frame;
+        public DueWriters Due = new();
+        public long Deliveries;
+        public List<Subscriber>? Cut;
+
+        public void Offer(Subscriber subscriber)
+        {
+            if (subscriber.LastSequence == sequence)
+            {
+                return;
+            }
+
+            subscriber.LastSequence = sequence;
+            if (isPrivate && (subscriber.Grant is not { } grant || !grant.Allows(sequence, topics)))
+            {
+                return;
+            }
+
+            switch (subscriber.Enqueue(Frame))
+            {
+                case EnqueueResult.MustFlush:
+                    Deliveries++;
+                    Due.Add(subscriber);
+                    break;
+                case EnqueueResult.Queued:
+                    Deliveries++;
+                    break;
+                case EnqueueResult.Cut:
+                    (Cut ??= []).Add(subscriber);
+                    break;
+            }
+        }
+    }
+
     /// <summary>
-    /// Joins a subscriber to its topics. With a <paramref name="lastEventId"/>, the events after it are queued
-    /// first, in order, with no gap and no duplicate (the same lock orders publishing); when that cannot be done
+    /// Joins a subscriber to its topics and selectors. With a <paramref name="lastEventId"/>, the events after it are
+    /// queued first, in order, with no gap and no duplicate (the same lock orders publishing); when that cannot be done
     /// (the id is unknown, ambiguous, or events after it are gone), a single reset event is queued instead. Then the
-    /// stream continues live. False, and nothing done, when its new topics would pass <see cref="HubLimits.MaxTopics"/>.
+    /// stream continues live. False, and nothing done, when its new topics would pass <see cref="HubLimits.MaxTopics"/>
+    /// or its new templates <see cref="HubLimits.MaxSelectors"/>. <paramref name="head"/>, when given, is queued first,
+    /// made under the lock from the value of the response's Last-Event-ID (null when no id was asked for).
     /// </summary>
-    internal bool TrySubscribe(Subscriber subscriber, string? lastEventId)
+    internal bool TrySubscribe(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head = null)
+    {
+        if (PublishesSubscriptions)
+        {
+            subscriber.SubscriptionId = $"urn:uuid:{Guid.NewGuid()}";
+        }
+
+        if (!Join(subscriber, lastEventId, head))
+        {
+            return false;
+        }
+
+        PublishSubscriptionEvents(subscriber, active: true);
+        return true;
+    }
+
+    private bool Join(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head)
     {
         lock (_lock)
         {
-            if (!_topics.HasRoomFor(subscriber.Topics))
+            if (!_topics.HasRoomFor(subscriber.Topics) || !_selectors.HasRoomFor(subscriber.Patterns, subscriber.Claims?.Subscribe))
             {
                 return false;
             }
 
+            subscriber.Groups = subscriber.Patterns.Count == 0 ? [] : [.. subscriber.Patterns.Select(_selectors.Acquire)];
+            if (subscriber.Claims?.Subscribe is { } claim)
+            {
+                subscriber.Grant = _selectors.AcquireGrant(claim);
+            }
+
+            // Mercure: the response's Last-Event-ID is "the ID of the event preceding the first one sent to the
+            // subscriber, or the reserved value earliest if there is no preceding event".
+            var replay = lastEventId is null ? null : _resumes.FramesAfter(subscriber, lastEventId, _sequence);
+            if (head is not null)
+            {
+                string? preceding = lastEventId is null ? null : replay is null || lastEventId == Resumes.Earliest ? Resumes.Earliest : lastEventId;
+                subscriber.EnqueueExempt([head(preceding)]);
+            }
+
             if (lastEventId is not null)
             {
-                Replay(subscriber, lastEventId);
+                QueueReplay(subscriber, replay);
             }
 
             subscriber.LastSequence = _sequence;
@@ -235,6 +352,11 @@ public sealed class Hub
             foreach (var name in subscriber.Topics)
             {
                 _topics.GetOrAdd(name, _sequence).Subscribers.Add(subscriber);
+            }
+
+            foreach (var group in subscriber.Groups)
+            {
+                _selectors.AddSubscriber(group, subscriber);
             }
 
             if (subscriber.Topics.Count == 1 && _topics.TryGet(subscriber.Topics[0], out var only))
@@ -247,25 +369,49 @@ public sealed class Hub
         }
     }
 
-    private void Replay(Subscriber subscriber, string lastEventId)
+    private void QueueReplay(Subscriber subscriber, List<byte[]>? frames)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var frames = _resumes.FramesAfter(subscriber.Topics, lastEventId, _sequence);
         if (frames is null)
         {
             Counters.ReplayMiss();
             // The reset names the newest position, so the next reconnect resumes from here instead of resetting again.
-            QueueReplay(subscriber, [SseFrames.Reset(_ids.Format(_sequence))]);
+            QueueFrames(subscriber, [SseFrames.Reset(_ids.Format(_sequence))]);
             return;
         }
 
         Counters.ReplayHit();
         Counters.Delivered(frames.Count);
-        QueueReplay(subscriber, frames);
+        QueueFrames(subscriber, frames);
     }
 
     /// <summary>Removes a subscriber; safe to call more than once. Returns false when it was not subscribed.</summary>
     internal bool Unsubscribe(Subscriber subscriber)
+    {
+        if (!Leave(subscriber))
+        {
+            return false;
+        }
+
+        PublishSubscriptionEvents(subscriber, active: false);
+        return true;
+    }
+
+    // Outside the lock, after the join or the leave: one private, unkept update per selector.
+    private void PublishSubscriptionEvents(Subscriber subscriber, bool active)
+    {
+        if (subscriber.SubscriptionId is null)
+        {
+            return;
+        }
+
+        foreach (var subscription in subscriber.Subscriptions(active))
+        {
+            PublishCore([subscription.Topic], _ => new SseEvent(subscription.ToJson()), isPrivate: true, ephemeral: true);
+        }
+    }
+
+    private bool Leave(Subscriber subscriber)
     {
         lock (_lock)
         {
@@ -286,13 +432,24 @@ public sealed class Hub
                 }
             }
 
+            foreach (var group in subscriber.Groups)
+            {
+                _selectors.RemoveSubscriber(group, subscriber);
+                _selectors.Release(group);
+            }
+
+            if (subscriber.Grant is { } grant)
+            {
+                _selectors.ReleaseGrant(grant);
+            }
+
             return true;
         }
     }
 
     // A stream's writer is normally due already (its head is queued and sent once it has joined); an embedding
     // program's own subscriber may not be.
-    private static void QueueReplay(Subscriber subscriber, IReadOnlyList<byte[]> frames)
+    private static void QueueFrames(Subscriber subscriber, IReadOnlyList<byte[]> frames)
     {
         if (subscriber.EnqueueExempt(frames))
         {

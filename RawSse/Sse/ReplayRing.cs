@@ -31,7 +31,8 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
     /// Keeps an event, letting the oldest go to stay within the bounds. An event that alone is over the byte bound is
     /// not kept, and neither is anything older (a resume from before it could not be served without it).
     /// </summary>
-    public AddResult Add(long sequence, string id, byte[] frame)
+    /// <param name="privateTopics">A private update's topics (whoever replays it must be allowed one of them); null for a public one.</param>
+    public AddResult Add(long sequence, string id, byte[] frame, string[]? privateTopics = null)
     {
         long cost = CostOf(frame, id);
         var freed = default(AddResult);
@@ -52,7 +53,7 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
             Grow();
         }
 
-        _entries[(_start + _count) % _entries.Length] = new Entry(sequence, id, frame);
+        _entries[(_start + _count) % _entries.Length] = new Entry(sequence, id, frame, privateTopics);
         _count++;
         Bytes += cost;
         return freed with { Kept = true };
@@ -128,7 +129,7 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
         _start = 0;
     }
 
-    internal readonly record struct Entry(long Sequence, string Id, byte[] Frame);
+    internal readonly record struct Entry(long Sequence, string Id, byte[] Frame, string[]? PrivateTopics);
 
     /// <summary>Whether the event was kept, and what left the ring to make room (or because it could not be kept).</summary>
     internal readonly record struct AddResult(bool Kept, long FreedBytes, int FreedCount);

@@ -32,10 +32,13 @@ internal static class SseFrames
     /// The stream's first frame: <c>200 text/event-stream</c> and its header fields, then <c>retry:</c>. The body runs
     /// until the connection closes (RFC 9112 §6.3, item 8): no Content-Length, no chunking.
     /// </summary>
-    public static byte[] StreamHead(long retryMs, string? allowOrigin)
+    /// <param name="allowOrigin">The stream's <c>Access-Control-Allow-Origin</c> for any origin, or null.</param>
+    /// <param name="cors">The CORS header fields of an allowed origin (with credentials), or null.</param>
+    /// <param name="lastEventId">Mercure's <c>Last-Event-ID</c> response field, or null when no id was asked for.</param>
+    public static byte[] StreamHead(long retryMs, string? allowOrigin, byte[]? cors, string? lastEventId)
     {
         var head = new ArrayBufferWriter<byte>(256);
-        WriteStreamHeaders(head, allowOrigin);
+        WriteStreamHeaders(head, allowOrigin, cors, lastEventId);
         ResponseWriter.EndHeaders(head);
         ResponseWriter.Write(head, "retry: "u8);
         ResponseWriter.WriteNumber(head, retryMs);
@@ -44,16 +47,27 @@ internal static class SseFrames
     }
 
     /// <summary>The status line and header fields of a stream, without the blank line (HEAD ends them itself).</summary>
-    public static void WriteStreamHeaders(IBufferWriter<byte> writer, string? allowOrigin)
+    public static void WriteStreamHeaders(IBufferWriter<byte> writer, string? allowOrigin, byte[]? cors, string? lastEventId)
     {
         ResponseWriter.WriteStatusLine(writer, 200);
         ResponseWriter.WriteHeader(writer, "Content-Type"u8, "text/event-stream"u8);
         ResponseWriter.WriteHeader(writer, "Cache-Control"u8, "no-cache"u8);
         // nginx buffers proxied responses unless told not to.
         ResponseWriter.WriteHeader(writer, "X-Accel-Buffering"u8, "no"u8);
-        if (!string.IsNullOrEmpty(allowOrigin))
+        if (cors is not null)
+        {
+            ResponseWriter.Write(writer, cors);
+        }
+        else if (!string.IsNullOrEmpty(allowOrigin))
         {
             ResponseWriter.WriteHeader(writer, "Access-Control-Allow-Origin"u8, allowOrigin);
+        }
+
+        // An id is any text but CR, LF and NUL; one with other control characters is no valid field value (RFC 9110
+        // §5.5), so it is left out rather than sent broken.
+        if (lastEventId is not null && !lastEventId.AsSpan().ContainsAnyInRange('\0', '\u001f') && !lastEventId.Contains('\u007f'))
+        {
+            ResponseWriter.WriteHeader(writer, "Last-Event-ID"u8, Encoding.UTF8.GetBytes(lastEventId));
         }
     }
 

@@ -1,31 +1,47 @@
 using Microsoft.Extensions.Logging;
+using RawSse.Auth;
 using RawSse.Http;
 
 namespace RawSse.Sse;
 
 /// <summary>
-/// <c>GET /sse</c>: reads the stream query (400), counts the stream against its address's cap (429), joins the hub
-/// (503 past its topic limit), and hands the connection over to the <see cref="Subscriber"/>, whose first frame is the
-/// response head. HEAD answers the head alone.
+/// <c>GET /sse</c> and Mercure's <c>GET /.well-known/mercure</c>: reads the stream query (400), authorizes the
+/// subscriber from its token (401, 403), counts the stream against its address's cap (429), joins the hub (503 past
+/// its topic or selector limit), and hands the connection over to the <see cref="Subscriber"/>, whose first frame is
+/// the response head. HEAD answers the head alone. An origin in <c>--cors-origins</c> gets its own CORS grant with
+/// credentials; any other the stream's <c>--allow-origin</c>.
 /// </summary>
-internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimits limits, long retryMs, string? allowOrigin, ILogger log) : IHttpHandler
+internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimits limits, StreamHandler.Settings settings,
+    SubscribeAuthorizer authorizer, CrossOriginPolicy crossOrigin, ILogger log) : IHttpHandler
 {
+    /// <param name="RequireTopic">Mercure's endpoint: a stream names at least one topic selector (else 400).</param>
+    internal sealed record Settings(long RetryMs, string? AllowOrigin, bool RequireTopic = false);
+
     public string Allow => "GET, HEAD";
 
-    public bool TakesBody => false;
+    public bool TakesBody(RequestMethod method) => false;
 
     public bool Allows(RequestMethod method) => method is RequestMethod.Get or RequestMethod.Head;
 
     public async ValueTask<ExchangeResult> HandleAsync(HttpExchange exchange)
     {
-        if (!StreamQuery.TryRead(exchange.Request, out var topics, out var lastEventId))
+        var request = exchange.Request;
+        var cors = crossOrigin.ResponseHeaders(request);
+        exchange.ExtraHeaders = cors;
+        if (StreamQuery.TryRead(request, settings.RequireTopic) is not { } query)
         {
             return exchange.Refuse(400);
         }
 
+        var auth = await authorizer.AuthorizeAsync(request, query.Token).ConfigureAwait(false);
+        if (!auth.Allowed)
+        {
+            return auth.Status == 401 ? exchange.Refuse(401, "WWW-Authenticate"u8, "Bearer") : exchange.Refuse(auth.Status);
+        }
+
         if (exchange.HeadOnly)
         {
-            SseFrames.WriteStreamHeaders(exchange.Output, allowOrigin);
+            SseFrames.WriteStreamHeaders(exchange.Output, cors is null ? settings.AllowOrigin : null, cors, lastEventId: null);
             exchange.EndHead();
             return ExchangeResult.Continue;
         }
@@ -48,11 +64,11 @@ internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimi
             throw;
         }
 
-        // The head is queued first, so nothing can come before it; the subscriber joins (a replay queues behind the
-        // head), and the connection sends it all once it has handed its send side over.
-        var subscriber = new Subscriber(exchange.StreamSink, topics, limits, hub, lease);
-        subscriber.EnqueueExempt([SseFrames.StreamHead(retryMs, allowOrigin)]);
-        if (!hub.TrySubscribe(subscriber, lastEventId))
+        // The head is queued first, under the hub's lock, so nothing can come before it; the subscriber joins (a replay
+        // queues behind the head), and the connection sends it all once it has handed its send side over.
+        var subscriber = new Subscriber(exchange.StreamSink, query.Topics, limits, hub, lease) { Patterns = query.Patterns, Claims = auth.Claims };
+        string? allowOrigin = cors is null ? settings.AllowOrigin : null;
+        if (!hub.TrySubscribe(subscriber, query.LastEventId, preceding => SseFrames.StreamHead(settings.RetryMs, allowOrigin, cors, preceding)))
         {
             lease.Dispose();
             return exchange.Refuse(503, "Retry-After"u8, "5");
@@ -60,8 +76,9 @@ internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimi
 
         if (log.IsEnabled(LogLevel.Debug))
         {
-            log.LogDebug("connection {Id} ({Remote}) subscribed to {Topics}; subscribers={Count}",
-                exchange.ConnectionId, exchange.Remote, string.Join(',', topics), hub.SubscriberCount);
+            // The selectors, never the query: it may hold a token.
+            log.LogDebug("connection {Id} ({Remote}) subscribed to {Topics} ({Who}); subscribers={Count}",
+                exchange.ConnectionId, exchange.Remote, string.Join(',', query.Selectors), auth.Claims is null ? "anonymous" : "token", hub.SubscriberCount);
         }
 
         return ExchangeResult.Streaming(subscriber);

@@ -1,60 +1,89 @@
+using RawSse.Auth;
 using RawSse.Http;
 
 namespace RawSse.Sse;
 
 /// <summary>
-/// What a stream request asks for: <c>?topic=a&amp;topic=b</c> (none: the default topic), and the id to resume after,
-/// from <c>Last-Event-ID</c> or, for clients that cannot set headers, <c>?lastEventId=</c> (the header wins).
+/// What a stream request asks for: <c>?topic=</c> selectors, repeated (an exact topic, a URI template or <c>*</c>;
+/// none: the default topic, or a 400 on Mercure's endpoint), the id to resume after, from <c>Last-Event-ID</c> or, for
+/// clients that cannot set headers, <c>?lastEventID=</c> (Mercure's spelling) or <c>?lastEventId=</c> (the header wins),
+/// and a token in <c>?authorization=</c>.
 /// </summary>
-internal static class StreamQuery
+internal sealed class StreamQuery
 {
     public const int MaxTopicsPerStream = 32;
     public const int MaxLastEventIdLength = 1024;
     private static readonly string[] s_defaultTopics = [Hub.DefaultTopic];
 
-    /// <summary>False for a malformed query, a bad topic or too many. An over-long id is kept only as "not found" (a reset), never echoed.</summary>
-    public static bool TryRead(HttpRequest request, out string[] topics, out string? lastEventId)
+    private StreamQuery(string[] topics, TopicSelector[] patterns, string? lastEventId, string? token)
     {
-        topics = s_defaultTopics;
-        lastEventId = request.LastEventId;
+        Topics = topics;
+        Patterns = patterns;
+        LastEventId = lastEventId;
+        Token = token;
+    }
+
+    /// <summary>The exact topics.</summary>
+    public string[] Topics { get; }
+
+    /// <summary>The templates and <c>*</c>.</summary>
+    public TopicSelector[] Patterns { get; }
+
+    public string? LastEventId { get; }
+
+    public string? Token { get; }
+
+    /// <summary>Every selector asked for, as given.</summary>
+    public IEnumerable<string> Selectors => Topics.Concat(Patterns.Select(p => p.Text));
+
+    /// <summary>Null for a malformed query, a bad selector or too many (or none where one is required). An over-long id is kept only as "not found" (a reset), never echoed.</summary>
+    public static StreamQuery? TryRead(HttpRequest request, bool requireTopic = false)
+    {
+        string? lastEventId = request.LastEventId;
+        string? token = null;
+        var named = new List<string>();
         if (request.Query.Length > 0)
         {
             var fields = new List<KeyValuePair<string, string>>();
             if (!FormParser.TryParse(request.Query, fields))
             {
-                return false;
+                return null;
             }
 
-            var named = new List<string>();
             foreach (var (name, value) in fields)
             {
-                if (name == "topic")
+                switch (name)
                 {
-                    if (!Hub.IsValidTopic(value))
-                    {
-                        return false;
-                    }
-
-                    if (!named.Contains(value))
-                    {
-                        if (named.Count == MaxTopicsPerStream)
+                    case "topic":
+                        if (!TopicSelector.IsValid(value))
                         {
-                            return false;
+                            return null;
                         }
 
-                        named.Add(value);
-                    }
-                }
-                else if (name == "lastEventId")
-                {
-                    lastEventId ??= value;
-                }
-            }
+                        if (!named.Contains(value))
+                        {
+                            if (named.Count == MaxTopicsPerStream)
+                            {
+                                return null;
+                            }
 
-            if (named.Count > 0)
-            {
-                topics = [.. named];
+                            named.Add(value);
+                        }
+
+                        break;
+                    case "lastEventID" or "lastEventId":
+                        lastEventId ??= value;
+                        break;
+                    case TokenSource.QueryParameter:
+                        token ??= value;
+                        break;
+                }
             }
+        }
+
+        if (named.Count == 0 && requireTopic)
+        {
+            return null;
         }
 
         if (lastEventId is { Length: > MaxLastEventIdLength })
@@ -63,6 +92,25 @@ internal static class StreamQuery
             lastEventId = "\n";
         }
 
-        return true;
+        if (named.Count == 0)
+        {
+            return new StreamQuery(s_defaultTopics, [], lastEventId, token);
+        }
+
+        var topics = new List<string>(named.Count);
+        var patterns = new List<TopicSelector>();
+        foreach (var text in named)
+        {
+            if (SelectorCache.MayBePattern(text) && SelectorCache.Get(text) is { Kind: not SelectorKind.Exact } selector)
+            {
+                patterns.Add(selector);
+            }
+            else
+            {
+                topics.Add(text);
+            }
+        }
+
+        return new StreamQuery([.. topics], [.. patterns], lastEventId, token);
     }
 }

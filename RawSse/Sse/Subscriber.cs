@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using RawSse.Auth;
 using RawSse.Http;
 using RawSse.Transport;
 
@@ -31,6 +32,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
 
     private long _writeStartedAt;        // Environment.TickCount64 while an asynchronous send is in flight, else 0
     private long _lastWriteAt;           // Environment.TickCount64 of the last completed send
+    private readonly TokenClaims? _claims;
+    private readonly long _expiresAt;    // Environment.TickCount64 when the token expires, or 0
+    private int _expired;
 
     /// <param name="lease">The stream's place under its address's cap, given back with the hub subscription on <see cref="Dispose"/>.</param>
     public Subscriber(IStreamSink sink, IReadOnlyList<string> topics, SubscriberLimits limits, Hub hub, StreamLease? lease = null)
@@ -43,8 +47,46 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
         _lastWriteAt = Environment.TickCount64;
     }
 
-    /// <summary>The topics, in the order asked for; the hub swaps in its shared list for a single topic.</summary>
+    /// <summary>The exact topics, in the order asked for; the hub swaps in its shared list for a single topic.</summary>
     public IReadOnlyList<string> Topics { get; internal set; }
+
+    /// <summary>The selectors that are templates or <c>*</c>, matched against every event's topics.</summary>
+    public IReadOnlyList<TopicSelector> Patterns { get; init; } = [];
+
+    /// <summary>
+    /// What the stream's token grants (null: anonymous, public updates only). A token with an <c>exp</c> ends the
+    /// stream once it has passed: the sweep checks it, so no timer is held.
+    /// </summary>
+    public TokenClaims? Claims
+    {
+        get => _claims;
+        init
+        {
+            _claims = value;
+            if (value?.Expires is { } expires)
+            {
+                long left = (long)Math.Clamp((expires - DateTimeOffset.UtcNow).TotalMilliseconds, 0, long.MaxValue / 4);
+                _expiresAt = Environment.TickCount64 + left;
+            }
+        }
+    }
+
+    /// <summary>The subscriber's id in Mercure's active subscriptions (<c>urn:uuid:</c>), or null when the hub shows none.</summary>
+    internal string? SubscriptionId { get; set; }
+
+    /// <summary>One <see cref="ActiveSubscription"/> per selector asked for.</summary>
+    internal IEnumerable<ActiveSubscription> Subscriptions(bool active)
+    {
+        var id = SubscriptionId!;
+        var payload = _claims?.Payload;
+        return Topics.Concat(Patterns.Select(p => p.Text)).Select(selector => new ActiveSubscription(selector, id, payload, active));
+    }
+
+    /// <summary>The hub's groups for <see cref="Patterns"/>; guarded by the hub's lock.</summary>
+    internal SelectorGroup[] Groups { get; set; } = [];
+
+    /// <summary>The hub's grant for the token's <c>mercure.subscribe</c> claim, or null; guarded by the hub's lock.</summary>
+    internal SubscribeGrant? Grant { get; set; }
 
     /// <summary>The sequence of the last event handed to this subscriber; guarded by the hub's lock.</summary>
     internal long LastSequence { get; set; }
@@ -117,7 +159,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     public void CheckTimeouts(long now, long heartbeatMs, long writeTimeoutMs)
     {
         long started = Volatile.Read(ref _writeStartedAt);
-        if (started != 0 && now - started > writeTimeoutMs)
+        if (_expiresAt != 0 && now >= _expiresAt)
+        {
+            if (Interlocked.Exchange(ref _expired, 1) == 0)
+            {
+                _ = ExpireAsync();
+            }
+        }
+        else if (started != 0 && now - started > writeTimeoutMs)
         {
             _sink.Complete(DisconnectReason.WriteTimeout);
         }
@@ -165,6 +214,14 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
 
             return _writer.WhenExited();
         }
+    }
+
+    // Mercure: the hub closes a subscriber's connection when its token expires. What is queued still goes out, then
+    // the stream ends; the browser's reconnect, with the same token, gets 401.
+    private async Task ExpireAsync()
+    {
+        await CompleteAsync().ConfigureAwait(false);
+        _sink.Complete(DisconnectReason.TokenExpired);
     }
 
     /// <summary>
@@ -301,7 +358,8 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
 
     Task IResponseStream.EndAsync() => CompleteAsync();
 
-    string IResponseStream.Describe() => $"topics={string.Join(',', Topics)}; subscribers={_hub.SubscriberCount}";
+    string IResponseStream.Describe() =>
+        $"topics={string.Join(',', Topics.Concat(Patterns.Select(p => p.Text)))}; {(_claims is null ? "anonymous" : "token")}; subscribers={_hub.SubscriberCount}";
 
     public void Dispose()
     {

@@ -28,6 +28,9 @@ internal sealed class TopicTable(HubLimits limits)
 
     public long ForgottenUpTo { get; private set; }
 
+    /// <summary>Every live topic, for a resume whose selectors are templates.</summary>
+    public Dictionary<string, Topic>.ValueCollection All => _topics.Values;
+
     public bool TryGet(string name, [MaybeNullWhen(false)] out Topic topic) => _topics.TryGetValue(name, out topic);
 
     /// <summary>Whether the topics not live yet among <paramref name="names"/> fit under the cap.</summary>
@@ -59,9 +62,9 @@ internal sealed class TopicTable(HubLimits limits)
     public void Forget(long sequence) => ForgottenUpTo = Math.Max(ForgottenUpTo, sequence);
 
     /// <summary>Keeps an event in its topic's ring, then lets the oldest events go, across topics, past the overall budget.</summary>
-    public void Keep(Topic topic, long sequence, string id, byte[] frame)
+    public void Keep(Topic topic, long sequence, string id, byte[] frame, string[]? privateTopics)
     {
-        var added = topic.Ring.Add(sequence, id, frame);
+        var added = topic.Ring.Add(sequence, id, frame, privateTopics);
         KeptBytes -= added.FreedBytes;
         _keptEvents -= added.FreedCount;
         if (added.Kept)

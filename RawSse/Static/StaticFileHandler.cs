@@ -17,7 +17,7 @@ internal sealed class StaticFileHandler(StaticFiles files, ILogger log) : IHttpH
 
     public string Allow => "GET, HEAD";
 
-    public bool TakesBody => false;
+    public bool TakesBody(RequestMethod method) => false;
 
     public bool Allows(RequestMethod method) => method is RequestMethod.Get or RequestMethod.Head;
 

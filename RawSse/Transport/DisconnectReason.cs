@@ -25,6 +25,9 @@ internal enum DisconnectReason
     /// <summary>The client kept sending on its stream, where nothing is expected (past 64 KiB).</summary>
     ProtocolError,
 
+    /// <summary>The stream's token expired.</summary>
+    TokenExpired,
+
     /// <summary>The server is stopping.</summary>
     ServerStopping,
 

@@ -13,6 +13,7 @@ internal static class DisconnectReasons
         DisconnectReason.WriteTimeout => "write_timeout",
         DisconnectReason.SlowConsumer => "slow_consumer",
         DisconnectReason.ProtocolError => "protocol_error",
+        DisconnectReason.TokenExpired => "token_expired",
         DisconnectReason.ServerStopping => "server_stopping",
         DisconnectReason.Completed => "completed",
         _ => "server_fault",

@@ -1,14 +1,15 @@
 using System.Text;
 using RawSse.Http;
 
-namespace RawSse.Publishing;
+namespace RawSse.Auth;
 
 /// <summary>
-/// Which pages may publish, decided from the headers a browser cannot be made to omit (as Go 1.25's
+/// Which pages may publish, or subscribe with a cookie, decided from the headers a browser cannot be made to omit (as Go 1.25's
 /// <c>http.CrossOriginProtection</c> does). With <c>Sec-Fetch-Site</c>, only <c>same-origin</c> and <c>none</c> (the user's
 /// own navigation) pass; without it, a request with an <c>Origin</c> passes only when that origin's host is the request's
 /// <c>Host</c>; a request with neither is not from a browser and passes. An origin in <c>--cors-origins</c> always
-/// passes, and gets the CORS headers a page there needs (a preflight included).
+/// passes, and gets the CORS headers a page there needs (a preflight included), credentials allowed: a cookie or an
+/// <c>EventSource</c> opened <c>withCredentials</c> works from there and only from there.
 /// </summary>
 internal sealed class CrossOriginPolicy(IEnumerable<string> allowedOrigins)
 {
@@ -35,13 +36,13 @@ internal sealed class CrossOriginPolicy(IEnumerable<string> allowedOrigins)
     /// <summary>The CORS header fields for an allowed origin (none for any other), with <c>Vary: Origin</c>.</summary>
     public byte[]? ResponseHeaders(HttpRequest request) =>
         IsAllowedOrigin(request.Origin)
-            ? Encoding.ASCII.GetBytes($"Access-Control-Allow-Origin: {request.Origin}\r\nVary: Origin\r\n")
+            ? Encoding.ASCII.GetBytes($"Access-Control-Allow-Origin: {request.Origin}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n")
             : null;
 
-    /// <summary>The answer to a preflight from an allowed origin: POST with a bearer token and a form body, for ten minutes.</summary>
+    /// <summary>The answer to a preflight from an allowed origin: POST with a bearer token (or cookie) and a form body, for ten minutes.</summary>
     public byte[]? PreflightHeaders(HttpRequest request) =>
         IsAllowedOrigin(request.Origin)
-            ? Encoding.ASCII.GetBytes($"Access-Control-Allow-Origin: {request.Origin}\r\nAccess-Control-Allow-Methods: POST\r\n" +
+            ? Encoding.ASCII.GetBytes($"Access-Control-Allow-Origin: {request.Origin}\r\nAccess-Control-Allow-Credentials: true\r\nAccess-Control-Allow-Methods: POST\r\n" +
                 "Access-Control-Allow-Headers: Authorization, Content-Type\r\nAccess-Control-Max-Age: 600\r\nVary: Origin\r\n")
             : null;
 
