@@ -155,14 +155,14 @@ public sealed class PublishTests
     [TestCase("10.0.0.1")]
     [TestCase("2001:db8::1")]
     [TestCase("::ffff:192.0.2.10")]
-    public void Authorize_NoTokenNonLoopback_Returns403(string address)
+    public async Task Authorize_NoTokenNonLoopback_Returns403(string address)
     {
         // Arrange: no socket is opened to the address; the decision is asked for directly.
         var authorizer = new PublishAuthorizer(token: null);
         var request = new HttpRequest();
 
         // Act
-        int denied = authorizer.Authorize(request, IPAddress.Parse(address));
+        int denied = (await authorizer.AuthorizeAsync(request, IPAddress.Parse(address))).Status;
 
         // Assert
         Assert.That(denied, Is.EqualTo(403), $"remote {address}");
@@ -171,29 +171,29 @@ public sealed class PublishTests
     [TestCase("127.0.0.1")]
     [TestCase("::1")]
     [TestCase("::ffff:127.0.0.1")]
-    public void Authorize_NoTokenLoopback_Returns0(string address)
+    public async Task Authorize_NoTokenLoopback_Returns0(string address)
     {
         // Arrange
         var authorizer = new PublishAuthorizer(token: null);
         var request = new HttpRequest();
 
         // Act
-        int denied = authorizer.Authorize(request, IPAddress.Parse(address));
+        int denied = (await authorizer.AuthorizeAsync(request, IPAddress.Parse(address))).Status;
 
         // Assert
         Assert.That(denied, Is.Zero, $"remote {address}");
     }
 
     [Test]
-    public void Authorize_NoTokenWellKnownLoopbacks_Return0()
+    public async Task Authorize_NoTokenWellKnownLoopbacks_Return0()
     {
         // Arrange
         var authorizer = new PublishAuthorizer(token: null);
         var request = new HttpRequest();
 
         // Act
-        int v4 = authorizer.Authorize(request, IPAddress.Loopback);
-        int v6 = authorizer.Authorize(request, IPAddress.IPv6Loopback);
+        int v4 = (await authorizer.AuthorizeAsync(request, IPAddress.Loopback)).Status;
+        int v6 = (await authorizer.AuthorizeAsync(request, IPAddress.IPv6Loopback)).Status;
 
         // Assert
         Assert.Multiple(() =>
@@ -204,7 +204,7 @@ public sealed class PublishTests
     }
 
     [Test]
-    public void Authorize_TokenConfiguredNonLoopback_TokenDecides()
+    public async Task Authorize_TokenConfiguredNonLoopback_TokenDecides()
     {
         // Arrange: with a token, the address no longer matters.
         var authorizer = new PublishAuthorizer(Token);
@@ -213,8 +213,8 @@ public sealed class PublishTests
         var wrong = new HttpRequest { Authorization = "Bearer nope" };
 
         // Act
-        int rightResult = authorizer.Authorize(right, remote);
-        int wrongResult = authorizer.Authorize(wrong, remote);
+        int rightResult = (await authorizer.AuthorizeAsync(right, remote)).Status;
+        int wrongResult = (await authorizer.AuthorizeAsync(wrong, remote)).Status;
 
         // Assert
         Assert.Multiple(() =>
