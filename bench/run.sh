@@ -3,7 +3,11 @@
 #
 #   bench/run.sh            full run (about 11 minutes on 2 cores)
 #   bench/run.sh --quick    every scenario at a small scale (about two minutes): a smoke test
-#   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,startup
+#   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,startup,private
+#            --before REF   also builds RawSse at git REF as the server "rawsse-before" (add it to --servers):
+#                           the same scenarios against the code before a change, in the same run
+#   private: RawSse only: fan-out of private updates to subscribers that hold a URI-template selector and a JWT
+#            whose mercure.subscribe claim allows the topic (label "rawsse-private")
 #
 # Installs what it needs (Debian packages), builds everything in Release, pins each server to CPU 0 and the
 # load to CPU 1, and writes bench/results/<stamp>.md with charts in bench/results/<stamp>/.
@@ -17,12 +21,14 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 quick=false
 servers="rawsse,go,aspnet"
 scenarios="idle,fanout,ticker,static,startup"
+before=""
 while (( $# > 0 )); do
   case "$1" in
+    --before) before="$2"; shift ;;
     --quick) quick=true ;;
     --servers) servers="$2"; shift ;;
     --scenarios) scenarios="$2"; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -89,6 +95,18 @@ if ! dotnet publish "$BENCH/peers/aspnet/AspnetPeer.csproj" -c Release -r linux-
   aspnet_r2r=no
   dotnet publish "$BENCH/peers/aspnet/AspnetPeer.csproj" -c Release -o "$OUT/aspnet" -nologo -v:q
 fi
+if [[ -n "$before" ]]; then
+  # The code before a change, built the same way from a worktree of that commit.
+  rm -rf "$OUT/before-src"
+  git -C "$REPO" worktree remove --force "$OUT/before-src" 2>/dev/null || true
+  git -C "$REPO" worktree add --detach "$OUT/before-src" "$before" >/dev/null
+  dotnet publish "$OUT/before-src/RawSse/RawSse.csproj" -c Release -r linux-x64 --self-contained false \
+      -p:PublishReadyToRun=true -o "$OUT/rawsse-before" -nologo -v:q \
+    || dotnet publish "$OUT/before-src/RawSse/RawSse.csproj" -c Release -o "$OUT/rawsse-before" -nologo -v:q
+  before_commit=$(git -C "$OUT/before-src" rev-parse --short HEAD)
+  git -C "$REPO" worktree remove --force "$OUT/before-src"
+  ln -sf RawSse "$OUT/rawsse-before/rawsse-bench-before"
+fi
 dotnet publish "$BENCH/LoadGen/LoadGen.csproj" -c Release -o "$OUT/loadgen" -nologo -v:q
 # The server runs under a name of its own: on a shared machine, something else's `pkill RawSse` must not
 # stop the server under test (the apphost finds RawSse.dll beside its real path).
@@ -123,17 +141,33 @@ started_at=$(date +%s)
   echo "dotnet: $(dotnet --version); go: $(go version | awk '{print $3}'); nginx: $(nginx -v 2>&1 | cut -d/ -f2); wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
   echo "RawSse publish: $([[ $r2r == yes ]] && echo 'ReadyToRun' || echo 'plain Release (ReadyToRun did not restore)'); aspnet peer: $([[ $aspnet_r2r == yes ]] && echo 'ReadyToRun' || echo 'plain Release')"
   echo "pinning: server on CPU 0, load generator and wrk on CPU 1"
+  [[ -n "$before" ]] && echo "rawsse-before: commit $before_commit ($before)"
 } >"$TMP/meta.txt"
 
 # ---------------------------------------------------------------------------------------------- servers
-declare -A PORT=([rawsse]=18080 [aspnet]=18081 [go]=18082 [nginx]=18083)
+declare -A PORT=([rawsse]=18080 [aspnet]=18081 [go]=18082 [nginx]=18083 [rawsse-before]=18084 [rawsse-private]=18085)
 SERVER_PID=""
+JWT_KEY="bench-secret-bench-secret-bench-secret"
+
+# jwt PAYLOAD_JSON: an HS256 token signed with JWT_KEY (for the private scenario).
+jwt() {
+  python3 - "$JWT_KEY" "$1" <<'PY'
+import base64, hashlib, hmac, sys
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+signing = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(sys.argv[2].encode())
+print(signing + "." + b64(hmac.new(sys.argv[1].encode(), signing.encode(), hashlib.sha256).digest()))
+PY
+}
+
+urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 
 # server_cmd NAME INTERVAL_MS: the command line of one server (without taskset).
 server_cmd() {
   local name=$1 interval=$2 port=${PORT[$1]}
   case "$name" in
     rawsse) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval" ;;
+    rawsse-before) echo "$OUT/rawsse-before/rawsse-bench-before --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval" ;;
+    rawsse-private) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --jwt-key $JWT_KEY" ;;
     go)     echo "$OUT/go/ssepeer --port $port --root $WWW --interval $interval" ;;
     aspnet) echo "$OUT/aspnet/AspnetPeer --port $port --root $WWW --interval $interval" ;;
     nginx)
@@ -254,6 +288,23 @@ if has_scenario fanout; then
       --size "$FANOUT_SIZE" --max-p99-ms "$MAX_P99_MS" --stop-p99-ms "$STOP_P99_MS" --server-pid "$SERVER_PID" --per-process "$PER_PROCESS"
     stop_server "$s" fanout
   done
+fi
+
+if has_scenario private; then
+  # Every subscriber holds the same URI template and a token allowed only its own user's topics; each event is a
+  # private update to one topic. The hub matches the template once per event and checks each grant once.
+  s=rawsse-private
+  template='https://bench.example/users/{user}/items/{item}'
+  sub_jwt=$(jwt '{"mercure":{"subscribe":["https://bench.example/users/1/{+rest}"]}}')
+  pub_jwt=$(jwt '{"mercure":{"publish":["*"]}}')
+  section "private fan-out: $FANOUT_SUBS subscribers holding $template, private updates, rates $FANOUT_RATES"
+  start_server "$s" 0 "private-$s"
+  loadgen "private-$s" fanout --label "$s" \
+    --url "http://127.0.0.1:${PORT[$s]}/sse?topic=$(urlencode "$template")&authorization=$sub_jwt" \
+    --topic "https://bench.example/users/1/items/42" --publish-auth "Bearer $pub_jwt" --publish-fields private=on \
+    --subscribers "$FANOUT_SUBS" --rates "$FANOUT_RATES" --duration "$FANOUT_SECONDS" --warmup "$FANOUT_WARMUP" \
+    --size "$FANOUT_SIZE" --max-p99-ms "$MAX_P99_MS" --stop-p99-ms "$STOP_P99_MS" --server-pid "$SERVER_PID" --per-process "$PER_PROCESS"
+  stop_server "$s" private
 fi
 
 if has_scenario ticker; then

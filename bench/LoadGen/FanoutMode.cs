@@ -31,6 +31,8 @@ internal static class FanoutMode
         double disturbedPercent = args.GetDouble("--retry-disturbed", 25);
         var publishUrl = new Uri(args.Get("--publish-url", new Uri(options.Url, "/publish").ToString()));
         string topic = args.Get("--topic", TopicOf(options.Url));
+        string? publishAuth = args.Get("--publish-auth", "") is { Length: > 0 } auth ? auth : null;
+        string publishFields = args.Get("--publish-fields", "");
         args.RejectUnknown();
 
         var report = new FanoutReport { Label = label, Subscribers = subscribers, Size = size, DurationSeconds = seconds, MaxP99Ms = maxP99Ms, StopP99Ms = stopP99Ms };
@@ -39,7 +41,7 @@ internal static class FanoutMode
             report.Connect = await pool.AddAsync(subscribers).ConfigureAwait(false);
             report.LoadProcesses = pool.Processes;
             Console.WriteLine($"[{label}] fanout: {report.Connect} over {pool.Processes} process(es)");
-            using var publisher = new Publisher(publishUrl, topic, size);
+            using var publisher = new Publisher(publishUrl, topic, size, publishAuth, publishFields);
             long sequence = 1;
             if (warmupSeconds > 0)
             {

@@ -28,12 +28,16 @@ internal sealed class Publisher : IDisposable
     private long _responses;
     private volatile bool _closing;
 
-    public Publisher(Uri publishUrl, string topic, int payloadBytes)
+    /// <param name="authorization">An <c>Authorization</c> value sent with every publish (a bearer JWT), or null.</param>
+    /// <param name="extraFields">Form fields sent before <c>data</c> in every publish (<c>private=on</c>), or empty.</param>
+    public Publisher(Uri publishUrl, string topic, int payloadBytes, string? authorization = null, string extraFields = "")
     {
         _payloadBytes = payloadBytes;
+        string auth = authorization is null ? "" : $"Authorization: {authorization}\r\n";
         _head = Encoding.ASCII.GetBytes(
-            $"POST {publishUrl.PathAndQuery} HTTP/1.1\r\nHost: {publishUrl.Authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
-        _bodyStart = Encoding.ASCII.GetBytes($"topic={Uri.EscapeDataString(topic)}&data=");
+            $"POST {publishUrl.PathAndQuery} HTTP/1.1\r\nHost: {publishUrl.Authority}\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
+        string extra = extraFields.Length == 0 ? "" : extraFields + "&";
+        _bodyStart = Encoding.ASCII.GetBytes($"topic={Uri.EscapeDataString(topic)}&{extra}data=");
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket.Connect(new IPEndPoint(IPAddress.Parse(publishUrl.Host), publishUrl.Port));
         _reader = new Thread(ReadResponses) { IsBackground = true, Name = "publish-responses" };
