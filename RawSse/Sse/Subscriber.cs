@@ -159,18 +159,18 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     public void CheckTimeouts(long now, long heartbeatMs, long writeTimeoutMs)
     {
         long started = Volatile.Read(ref _writeStartedAt);
-        if (_expiresAt != 0 && now >= _expiresAt)
+        bool expired = _expiresAt != 0 && now >= _expiresAt;
+        if (expired && Interlocked.Exchange(ref _expired, 1) == 0)
         {
-            if (Interlocked.Exchange(ref _expired, 1) == 0)
-            {
-                _ = ExpireAsync();
-            }
+            _ = ExpireAsync();
         }
-        else if (started != 0 && now - started > writeTimeoutMs)
+
+        // An expired stream still drains what it has queued, so the stall check goes on applying to it.
+        if (started != 0 && now - started > writeTimeoutMs)
         {
             _sink.Complete(DisconnectReason.WriteTimeout);
         }
-        else if (heartbeatMs > 0 && now - LastWriteAt >= heartbeatMs && IsIdle)
+        else if (!expired && heartbeatMs > 0 && now - LastWriteAt >= heartbeatMs && IsIdle)
         {
             var result = Enqueue(SseFrames.HeartbeatFrame);
             if (result == EnqueueResult.MustFlush)
