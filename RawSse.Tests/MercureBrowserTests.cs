@@ -1,0 +1,169 @@
+using System.Text.Json;
+using OpenQA.Selenium;
+using RawSse.Auth;
+using RawSse.Mercure;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// Mercure's endpoint and its authorization in a real headless Chromium: an EventSource on /.well-known/mercure with a
+/// URI template selector, and a private update that reaches only the tab holding the mercureAuthorization cookie.
+/// </summary>
+[TestFixture]
+[Category("Browser")]
+public sealed class MercureBrowserTests
+{
+    private static readonly TimeSpan PageTimeout = TimeSpan.FromSeconds(10);
+    private static readonly string PublishAll = Tokens.Hs256(Tokens.Mercure(publish: ["*"]));
+
+    // Every record of a probe page, in arrival order: one <li> per open, error and message of each of its streams.
+    private const string ProbeReadScript = """
+        return JSON.stringify(Array.prototype.map.call(document.querySelectorAll('#events > li'), function (li) {
+          var message = li.dataset.kind === 'message';
+          return {
+            stream: li.dataset.stream,
+            kind: li.dataset.kind,
+            readyState: Number(li.dataset.readyState),
+            id: message ? li.dataset.id : null,
+            data: message ? li.textContent : null
+          };
+        }));
+        """;
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task EventSource_OnMercureEndpoint_ReceivesAPublicUpdate()
+    {
+        // Arrange: a page of the hub's own origin subscribes with a URI template selector.
+        const string Id = """id-["https://example.net/foo/1"]""";
+        const string Data = "first line\n\n  indented: with a colon\nünïcødé ✓ {\"json\": true}";
+        await using var hub = AuthorizationTests.StartWithKey();
+        WriteProbePage(hub, "books.html", ("books", "'/.well-known/mercure?topic=' + encodeURIComponent('https://example.com/books/{id}')", false));
+        await using var browser = Browser.Start();
+        browser.Open($"http://127.0.0.1:{hub.Port}/books.html");
+        var opened = await WaitForProbeAsync(browser, r => r.Any(e => e.Kind == "open"));
+        Assert.That(opened.Select(e => e.Kind), Does.Contain("open"), $"the EventSource opens first; the page recorded: {Show(opened)}");
+        await hub.WaitForSubscribersAsync(1, PageTimeout);
+
+        // Act
+        var response = await AuthorizationTests.PublishAsync(hub, Form(("topic", "https://example.com/books/1"), ("id", Id), ("data", Data)),
+            "Bearer " + PublishAll, MercureHandler.Path);
+        var received = await WaitForProbeAsync(browser, r => r.Any(e => e.Kind == "message"));
+
+        // Assert
+        var messages = received.Where(e => e.Kind == "message").ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
+            Assert.That(response.BodyText, Is.EqualTo(Id), "the hub answers with the publisher's own id");
+            Assert.That(messages, Has.Count.EqualTo(1), $"the page recorded: {Show(received)}");
+            Assert.That(messages.FirstOrDefault()?.Id, Is.EqualTo(Id), "the event's lastEventId, exactly as published");
+            Assert.That(messages.FirstOrDefault()?.Data, Is.EqualTo(Data), $"the event's data, every line as published: {Describe.Escape(messages.FirstOrDefault()?.Data ?? "")}");
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task PrivateUpdate_ReachesTheCookieAuthorisedTabOnly()
+    {
+        // Arrange: two browsers, so the cookie one holds is not the other's; both on the hub's own origin, which sends
+        // the cookie with a same-origin EventSource.
+        const string Topic = "https://example.com/users/7/inbox";
+        string reader = Tokens.Hs256(Tokens.Mercure(subscribe: ["https://example.com/users/{id}/inbox"]));
+        await using var hub = AuthorizationTests.StartWithKey();
+        WriteProbePage(hub, "inbox.html", ("inbox", Js("/.well-known/mercure?topic=" + Uri.EscapeDataString(Topic)), false));
+        string origin = $"http://127.0.0.1:{hub.Port}";
+        await using var authorised = Browser.Start();
+        await using var anonymous = Browser.Start();
+        authorised.Open(origin + "/");
+        authorised.Driver.Manage().Cookies.AddCookie(new Cookie(TokenSource.CookieName, reader, "/"));
+        authorised.Open(origin + "/inbox.html");
+        anonymous.Open(origin + "/inbox.html");
+        var authorisedOpen = await WaitForProbeAsync(authorised, r => r.Any(e => e.Kind == "open"));
+        var anonymousOpen = await WaitForProbeAsync(anonymous, r => r.Any(e => e.Kind == "open"));
+        Assert.That(new[] { authorisedOpen, anonymousOpen }.Select(r => r.Any(e => e.Kind == "open")), Is.All.True,
+            $"both streams open first; authorised: {Show(authorisedOpen)}; anonymous: {Show(anonymousOpen)}");
+        await hub.WaitForSubscribersAsync(2, PageTimeout);
+
+        // Act: the private update, then a public sentinel behind it.
+        var secret = await AuthorizationTests.PublishAsync(hub, Form(("topic", Topic), ("data", "secret"), ("private", "on")), "Bearer " + PublishAll, MercureHandler.Path);
+        var sentinel = await AuthorizationTests.PublishAsync(hub, Form(("topic", Topic), ("data", "sentinel")), "Bearer " + PublishAll, MercureHandler.Path);
+        var authorisedSaw = await WaitForProbeAsync(authorised, r => Messages(r).Contains("sentinel"));
+        var anonymousSaw = await WaitForProbeAsync(anonymous, r => Messages(r).Contains("sentinel"));
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(secret.Status, Is.EqualTo(200), Describe.Response(secret));
+            Assert.That(sentinel.Status, Is.EqualTo(200), Describe.Response(sentinel));
+            Assert.That(Messages(authorisedSaw), Is.EqualTo(new[] { "secret", "sentinel" }), $"the cookie's tab recorded: {Show(authorisedSaw)}");
+            Assert.That(authorisedSaw.Where(e => e.Kind == "message").Select(e => e.Id), Is.EqualTo(new[] { secret.BodyText, sentinel.BodyText }));
+            Assert.That(Messages(anonymousSaw), Is.EqualTo(new[] { "sentinel" }), $"the anonymous tab recorded: {Show(anonymousSaw)}");
+        });
+    }
+
+    /// <summary>
+    /// Writes a page that opens one EventSource per stream and lists its open, error and message events in order.
+    /// A stream's url is a JavaScript expression (a literal from <see cref="Js"/>, or one the page computes).
+    /// </summary>
+    private static void WriteProbePage(TestServer server, string name, params (string Name, string UrlExpression, bool WithCredentials)[] streams)
+    {
+        var opens = streams.Select(s => $"watch({Js(s.Name)}, {s.UrlExpression}, {(s.WithCredentials ? "true" : "false")});");
+        File.WriteAllText(Path.Combine(server.Root, name), $$"""
+            <!DOCTYPE html><meta charset="utf-8"><title>probe</title>
+            <ol id="events"></ol>
+            <script>
+              function record(stream, es, kind, ev) {
+                var li = document.createElement('li');
+                li.dataset.stream = stream;
+                li.dataset.kind = kind;
+                li.dataset.readyState = String(es.readyState);
+                if (ev) {
+                  li.dataset.id = ev.lastEventId;
+                  li.textContent = ev.data;
+                }
+                document.getElementById('events').appendChild(li);
+              }
+              function watch(stream, url, withCredentials) {
+                var es = new EventSource(url, { withCredentials: withCredentials });
+                es.addEventListener('open', function () { record(stream, es, 'open'); });
+                es.addEventListener('error', function () { record(stream, es, 'error'); });
+                es.addEventListener('message', function (ev) { record(stream, es, 'message', ev); });
+              }
+              {{string.Join("\n  ", opens)}}
+            </script>
+            """);
+    }
+
+    /// <summary>A JavaScript string literal of <paramref name="text"/> (JSON's escapes are JavaScript's).</summary>
+    private static string Js(string text) => JsonSerializer.Serialize(text);
+
+    private static IReadOnlyList<ProbeRecord> ReadProbe(Browser browser)
+    {
+        var json = browser.Driver.ExecuteScript(ProbeReadScript) as string
+            ?? throw new InvalidOperationException("the probe script returned no JSON");
+        return JsonSerializer.Deserialize<ProbeRecord[]>(json, new JsonSerializerOptions { PropertyNameCaseInsensitive = true })
+            ?? throw new InvalidOperationException($"the probe script returned '{json}'");
+    }
+
+    /// <summary>Reads the probe page until <paramref name="condition"/> holds or the page timeout passes; returns the last read either way.</summary>
+    private static async Task<IReadOnlyList<ProbeRecord>> WaitForProbeAsync(Browser browser, Func<IReadOnlyList<ProbeRecord>, bool> condition)
+    {
+        IReadOnlyList<ProbeRecord> last = [];
+        await Polling.UntilAsync(() => condition(last = ReadProbe(browser)), PageTimeout);
+        return last;
+    }
+
+    private static string[] Messages(IReadOnlyList<ProbeRecord> records, string? stream = null) =>
+        [.. records.Where(e => e.Kind == "message" && (stream is null || e.Stream == stream)).Select(e => e.Data ?? "")];
+
+    private static string Show(IReadOnlyList<ProbeRecord> records) =>
+        records.Count == 0 ? "nothing" : string.Join(", ", records.Select(e => e.Kind == "message"
+            ? $"{e.Stream}: message #{e.Id} '{Describe.Escape(e.Data ?? "")}'"
+            : $"{e.Stream}: {e.Kind} (readyState {e.ReadyState})"));
+
+    private static string Form(params (string Name, string Value)[] fields) =>
+        string.Join("&", fields.Select(f => $"{Uri.EscapeDataString(f.Name)}={Uri.EscapeDataString(f.Value)}"));
+
+    private sealed record ProbeRecord(string Stream, string Kind, int ReadyState, string? Id, string? Data);
+}
