@@ -7,7 +7,8 @@ namespace RawSse.Tests;
 
 /// <summary>
 /// Mercure's endpoint and its authorization in a real headless Chromium: an EventSource on /.well-known/mercure with a
-/// URI template selector, and a private update that reaches only the tab holding the mercureAuthorization cookie.
+/// URI template selector, a private update that reaches only the tab holding the mercureAuthorization cookie, and a
+/// cookie an EventSource opened withCredentials carries from another origin (refused, then allowed through --cors-origins).
 /// </summary>
 [TestFixture]
 [Category("Browser")]
@@ -100,6 +101,93 @@ public sealed class MercureBrowserTests
             Assert.That(authorisedSaw.Where(e => e.Kind == "message").Select(e => e.Id), Is.EqualTo(new[] { secret.BodyText, sentinel.BodyText }));
             Assert.That(Messages(anonymousSaw), Is.EqualTo(new[] { "sentinel" }), $"the anonymous tab recorded: {Show(anonymousSaw)}");
         });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task EventSourceWithCredentials_FromAForeignOrigin_IsRefused()
+    {
+        // Arrange: see CookieCarryingPage for why both servers are named localhost.
+        await using var foreign = TestServer.StartWithoutHeartbeats();
+        await using var hub = AuthorizationTests.StartWithKey();
+        await using var browser = Browser.Start();
+        OpenCookieCarryingPage(browser, hub, foreign, Tokens.Hs256(Tokens.Mercure(subscribe: ["t"])));
+
+        // Act: the refusal of the cookie-carrying stream; then, while the anonymous stream listens, a private update and
+        // a public sentinel behind it.
+        bool refused = await Polling.UntilAsync(() => hub.Server.Metrics.Rejections(403) >= 1, PageTimeout);
+        var failed = await WaitForProbeAsync(browser, r => r.Any(e => e.Stream == "credentials" && e.Kind == "error") && r.Any(e => e.Stream == "plain" && e.Kind == "open"));
+        await hub.WaitForSubscribersAsync(1, PageTimeout);
+        var secret = await AuthorizationTests.PublishAsync(hub, Form(("topic", "t"), ("data", "secret"), ("private", "on")), "Bearer " + PublishAll, MercureHandler.Path);
+        var sentinel = await AuthorizationTests.PublishAsync(hub, Form(("topic", "t"), ("data", "sentinel")), "Bearer " + PublishAll, MercureHandler.Path);
+        var after = await WaitForProbeAsync(browser, r => Messages(r, "plain").Contains("sentinel"));
+
+        // Assert
+        var credentials = after.Where(e => e.Stream == "credentials").ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused, Is.True, $"the hub refused a cookie-carrying request with 403 (refusals: {hub.Server.Metrics.Rejections(403)}; page: {Show(failed)})");
+            Assert.That(credentials.Select(e => e.Kind), Is.EqualTo(new[] { "error" }), $"the credentialed EventSource only failed, never opened nor received: {Show(after)}");
+            Assert.That(credentials.FirstOrDefault()?.ReadyState, Is.EqualTo(2), "and it is CLOSED: a refusal is not retried");
+            Assert.That(secret.Status, Is.EqualTo(200), Describe.Response(secret));
+            Assert.That(sentinel.Status, Is.EqualTo(200), Describe.Response(sentinel));
+            Assert.That(Messages(after, "plain"), Is.EqualTo(new[] { "sentinel" }), $"the anonymous stream got the sentinel and not the private update: {Show(after)}");
+            Assert.That(hub.Server.Metrics.Rejections(403), Is.EqualTo(1), "one refusal: the credentialed stream did not come back");
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task EventSourceWithCredentials_FromAnAllowedOrigin_ReceivesPrivateUpdate()
+    {
+        // Arrange: the same pages, the page's origin now in --cors-origins.
+        await using var app = TestServer.StartWithoutHeartbeats();
+        await using var hub = AuthorizationTests.StartWithKey(o => o.CorsOrigins = [$"http://localhost:{app.Port}"]);
+        await using var browser = Browser.Start();
+        OpenCookieCarryingPage(browser, hub, app, Tokens.Hs256(Tokens.Mercure(subscribe: ["t"])));
+        var opened = await WaitForProbeAsync(browser, r => r.Count(e => e.Kind == "open") == 2);
+        Assert.That(opened.Where(e => e.Kind == "open").Select(e => e.Stream), Is.EquivalentTo(new[] { "credentials", "plain" }),
+            $"both streams open first; the page recorded: {Show(opened)}");
+        await hub.WaitForSubscribersAsync(2, PageTimeout);
+
+        // Act
+        var secret = await AuthorizationTests.PublishAsync(hub, Form(("topic", "t"), ("data", "secret"), ("private", "on")), "Bearer " + PublishAll, MercureHandler.Path);
+        var sentinel = await AuthorizationTests.PublishAsync(hub, Form(("topic", "t"), ("data", "sentinel")), "Bearer " + PublishAll, MercureHandler.Path);
+        var after = await WaitForProbeAsync(browser, r => Messages(r, "credentials").Contains("sentinel") && Messages(r, "plain").Contains("sentinel"));
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(secret.Status, Is.EqualTo(200), Describe.Response(secret));
+            Assert.That(Messages(after, "credentials"), Is.EqualTo(new[] { "secret", "sentinel" }), $"the cookie authorised the credentialed stream: {Show(after)}");
+            Assert.That(Messages(after, "plain"), Is.EqualTo(new[] { "sentinel" }), $"the stream without credentials stayed anonymous: {Show(after)}");
+            Assert.That(after.Any(e => e.Kind == "error"), Is.False, $"no stream failed: {Show(after)}");
+            Assert.That(hub.Server.Metrics.Rejections(403), Is.Zero, "nothing was refused");
+        });
+    }
+
+    /// <summary>
+    /// Gives <paramref name="browser"/> the hub's cookie and opens a page of <paramref name="pageServer"/> with two
+    /// EventSources on the hub: "credentials" (<c>withCredentials: true</c>) and "plain" (without, so anonymous).
+    /// </summary>
+    /// <remarks>
+    /// The page and the hub are both named localhost, on two ports. Cookies ignore ports (RFC 6265 §8.5) and a site is
+    /// a scheme and a registrable domain, so localhost:page to localhost:hub is same-site: Chromium sends the cookie,
+    /// which has no SameSite and so is Lax, with the subresource request. The origins still differ (RFC 6454: the port
+    /// is part of an origin), so it is a cross-origin request (<c>Sec-Fetch-Site: same-site</c>, an <c>Origin</c>) to
+    /// which CORS and the hub's cross-origin rule apply. A page on 127.0.0.1 calling a hub on localhost would be
+    /// cross-site: the Lax cookie would not be sent, and the credentialed EventSource would fail all the same (the hub's
+    /// <c>Access-Control-Allow-Origin: *</c> does not cover credentials), so the page alone cannot tell that the cookie
+    /// reached the hub; the refusal test counts the hub's 403s for that (tried: with the page on 127.0.0.1 it sees none).
+    /// Both servers accept localhost as a Host: they are bound to loopback.
+    /// </remarks>
+    private static void OpenCookieCarryingPage(Browser browser, TestServer hub, TestServer pageServer, string token)
+    {
+        string stream = Js($"http://localhost:{hub.Port}/.well-known/mercure?topic=t");
+        WriteProbePage(pageServer, "page.html", ("credentials", stream, true), ("plain", stream, false));
+        browser.Open($"http://localhost:{hub.Port}/");
+        browser.Driver.Manage().Cookies.AddCookie(new Cookie(TokenSource.CookieName, token, "/"));
+        browser.Open($"http://localhost:{pageServer.Port}/page.html");
     }
 
     /// <summary>
