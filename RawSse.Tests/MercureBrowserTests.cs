@@ -7,8 +7,9 @@ namespace RawSse.Tests;
 
 /// <summary>
 /// Mercure's endpoint and its authorization in a real headless Chromium: an EventSource on /.well-known/mercure with a
-/// URI template selector, a private update that reaches only the tab holding the mercureAuthorization cookie, and a
-/// cookie an EventSource opened withCredentials carries from another origin (refused, then allowed through --cors-origins).
+/// URI template selector, a private update that reaches only the tab holding the mercureAuthorization cookie, a cookie
+/// an EventSource opened withCredentials carries from another origin (refused, then allowed through --cors-origins),
+/// and the demo page's token field and private checkbox.
 /// </summary>
 [TestFixture]
 [Category("Browser")]
@@ -166,6 +167,43 @@ public sealed class MercureBrowserTests
         });
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task DemoPage_PrivateCheckboxAndToken_OnlyTheAuthorisedTabShowsIt()
+    {
+        // Arrange: the real demo page in two browsers; A with a token that may read "chat"'s private updates and publish.
+        string secretText = "private-" + Guid.NewGuid().ToString("N");
+        string publicText = "public-" + Guid.NewGuid().ToString("N");
+        string token = Tokens.Hs256(Tokens.Mercure(publish: ["*"], subscribe: ["chat"]));
+        await using var hub = AuthorizationTests.StartWithKey(o => o.Root = RepoPaths.Public);
+        await using var tabA = Browser.Start();
+        await using var tabB = Browser.Start();
+        SubscribeOnDemoPage(tabA, hub, "chat", token);
+        SubscribeOnDemoPage(tabB, hub, "chat", token: null);
+        bool bothJoined = await Polling.UntilAsync(() => hub.Hub.CountSubscribers("chat") == 2, PageTimeout);
+        Assert.That(bothJoined, Is.True, $"both tabs subscribe to chat first (subscribers of chat: {hub.Hub.CountSubscribers("chat")}); A: {tabA.Read()}; B: {tabB.Read()}");
+
+        // Act
+        string secretResult = await PublishOnDemoPageAsync(tabA, "chat", secretText, isPrivate: true, previousResult: "");
+        string publicResult = await PublishOnDemoPageAsync(tabA, "chat", publicText, isPrivate: false, previousResult: secretResult);
+        var sawA = await tabA.WaitForAsync(p => p.Events.Any(e => e.Text == publicText), PageTimeout);
+        var sawB = await tabB.WaitForAsync(p => p.Events.Any(e => e.Text == publicText), PageTimeout);
+
+        // Assert
+        const string Published = "published as #";
+        static string[] Texts(PageSnapshot page) => [.. page.Events.Where(e => e.IsMessage).Select(e => e.Text)];
+        var secretEvent = sawA.Events.FirstOrDefault(e => e.Text == secretText);
+        string? secretId = secretResult.StartsWith(Published, StringComparison.Ordinal) ? secretResult[Published.Length..] : null;
+        Assert.Multiple(() =>
+        {
+            Assert.That(secretResult, Does.StartWith(Published), $"the private publish; A showed: {sawA}");
+            Assert.That(publicResult, Does.StartWith(Published), $"the public publish; A showed: {sawA}");
+            Assert.That(Texts(sawA), Is.EqualTo(new[] { secretText, publicText }), $"A (with the token) shows both; it showed: {sawA}");
+            Assert.That(secretEvent?.Id, Is.EqualTo(secretId), "A lists the private update under the id the publisher was told");
+            Assert.That(Texts(sawB), Is.EqualTo(new[] { publicText }), $"B (anonymous) shows the public one only; it showed: {sawB}");
+        });
+    }
+
     /// <summary>
     /// Gives <paramref name="browser"/> the hub's cookie and opens a page of <paramref name="pageServer"/> with two
     /// EventSources on the hub: "credentials" (<c>withCredentials: true</c>) and "plain" (without, so anonymous).
@@ -252,6 +290,40 @@ public sealed class MercureBrowserTests
 
     private static string Form(params (string Name, string Value)[] fields) =>
         string.Join("&", fields.Select(f => $"{Uri.EscapeDataString(f.Name)}={Uri.EscapeDataString(f.Value)}"));
+
+    private static void SubscribeOnDemoPage(Browser tab, TestServer hub, string topics, string? token)
+    {
+        tab.Open($"http://127.0.0.1:{hub.Port}/");
+        var form = tab.Driver.FindElement(By.CssSelector("form#subscribe"));
+        form.FindElement(By.Id("topics")).SendKeys(topics);
+        if (token is not null)
+        {
+            form.FindElement(By.Id("token")).SendKeys(token);
+        }
+
+        form.FindElement(By.CssSelector("button[type=submit]")).Click();
+    }
+
+    /// <summary>Fills and submits the demo page's publish form; returns #publish-result once it changes from <paramref name="previousResult"/> and is no longer pending.</summary>
+    private static async Task<string> PublishOnDemoPageAsync(Browser tab, string topic, string data, bool isPrivate, string previousResult)
+    {
+        var form = tab.Driver.FindElement(By.CssSelector("form#publish"));
+        var topicField = form.FindElement(By.Name("topic"));
+        topicField.Clear();
+        topicField.SendKeys(topic);
+        var dataField = form.FindElement(By.Id("publish-data"));
+        dataField.Clear();
+        dataField.SendKeys(data);
+        var checkbox = form.FindElement(By.Id("private"));
+        if (checkbox.Selected != isPrivate)
+        {
+            checkbox.Click();
+        }
+
+        form.FindElement(By.CssSelector("button[type=submit]")).Click();
+        var page = await tab.WaitForAsync(p => p.PublishResult != previousResult && p.PublishResult != "publishing…", PageTimeout);
+        return page.PublishResult;
+    }
 
     private sealed record ProbeRecord(string Stream, string Kind, int ReadyState, string? Id, string? Data);
 }
