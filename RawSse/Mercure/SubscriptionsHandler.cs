@@ -43,13 +43,15 @@ internal sealed class SubscriptionsHandler(Hub hub, SubscribeAuthorizer authoriz
         var auth = await authorizer.AuthorizeAsync(request, token).ConfigureAwait(false);
         if (!auth.Allowed || auth.Claims is null)
         {
-            return auth.Status == 403 ? exchange.Refuse(403) : exchange.Refuse(401, "WWW-Authenticate"u8, "Bearer");
+            return auth.Status == 403
+                ? exchange.RefuseAndClose(403, auth.Reason)
+                : exchange.RefuseAndClose(401, auth.Allowed ? "subscriptions without a token" : auth.Reason, "WWW-Authenticate"u8, "Bearer");
         }
 
         // "The requested URL MUST match at least one of the topic selectors provided in the mercure.subscribe key."
         if (auth.Claims.Subscribe is not { } claim || !SelectorCache.AnyMatches(claim, request.Path))
         {
-            return exchange.Refuse(403);
+            return exchange.RefuseAndClose(403, "subscriptions with a token whose claim does not match");
         }
 
         string lastEventId = hub.LastEventId;

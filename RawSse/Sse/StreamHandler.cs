@@ -36,7 +36,10 @@ internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimi
         var auth = await authorizer.AuthorizeAsync(request, query.Token).ConfigureAwait(false);
         if (!auth.Allowed)
         {
-            return auth.Status == 401 ? exchange.Refuse(401, "WWW-Authenticate"u8, "Bearer") : exchange.Refuse(auth.Status);
+            // Counted and logged (at a bounded rate) like any refusal, and the connection closes: an EventSource gives up on it.
+            return auth.Status == 401
+                ? exchange.RefuseAndClose(401, auth.Reason, "WWW-Authenticate"u8, "Bearer")
+                : exchange.RefuseAndClose(auth.Status, auth.Reason);
         }
 
         if (exchange.HeadOnly)
