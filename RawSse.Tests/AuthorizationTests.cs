@@ -54,6 +54,44 @@ public sealed class AuthorizationTests
     }
 
     [Test]
+    public async Task Publish_TokenSignedWithAnotherKeyOrMalformedClaim_Answers401()
+    {
+        // Arrange
+        await using var server = StartWithKey();
+        string otherKey = Tokens.Hs256(Tokens.Mercure(publish: ["*"]), secret: "another-secret-of-at-least-32-bytes!");
+        string malformed = Tokens.Hs256(new Dictionary<string, object> { ["mercure"] = new Dictionary<string, object> { ["publish"] = "*" } });
+        string truncated = PublishAll[..^2];
+
+        // Act
+        var other = await PublishAsync(server, "topic=a&data=1", "Bearer " + otherKey);
+        var claim = await PublishAsync(server, "topic=a&data=2", "Bearer " + malformed);
+        var cut = await PublishAsync(server, "topic=a&data=3", "Bearer " + truncated);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(other.Status, Is.EqualTo(401), "signed with another key");
+            Assert.That(claim.Status, Is.EqualTo(401), "mercure.publish is not a list");
+            Assert.That(cut.Status, Is.EqualTo(401), "a signature cut short");
+            Assert.That(server.Hub.ReplayBytes, Is.Zero, "nothing was published");
+        });
+    }
+
+    [Test]
+    public async Task Publish_TokenExpiredWithinTheClockSkew_IsTaken()
+    {
+        // Arrange: 3 s past exp is within the 10 s skew; a minute is not (see Subscribe_ExpiredToken_Answers401).
+        await using var server = StartWithKey();
+        string token = Tokens.Hs256(Tokens.Mercure(publish: ["*"]), expires: DateTime.UtcNow.AddSeconds(-3));
+
+        // Act
+        var response = await PublishAsync(server, "topic=a&data=1", "Bearer " + token);
+
+        // Assert
+        Assert.That(response.Status, Is.EqualTo(200), response.RawHead);
+    }
+
+    [Test]
     public async Task Publish_TokenWithoutPublishClaim_Answers403()
     {
         // Arrange
