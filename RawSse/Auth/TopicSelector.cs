@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.Text.RegularExpressions;
 using RawSse.Sse;
 
 namespace RawSse.Auth;
@@ -29,9 +28,9 @@ internal sealed class TopicSelector
 
     private static readonly TopicSelector s_any = new(AnyText, SelectorKind.Any, pattern: null);
 
-    private readonly Regex? _pattern;
+    private readonly UriTemplatePattern? _pattern;
 
-    private TopicSelector(string text, SelectorKind kind, Regex? pattern)
+    private TopicSelector(string text, SelectorKind kind, UriTemplatePattern? pattern)
     {
         Debug.Assert((kind == SelectorKind.Template) == (pattern is not null));
         Text = text;
@@ -72,7 +71,7 @@ internal sealed class TopicSelector
         {
             SelectorKind.Any => true,
             SelectorKind.Exact => string.Equals(Text, topic, StringComparison.Ordinal),
-            _ => string.Equals(Text, topic, StringComparison.Ordinal) || UriTemplatePattern.IsMatch(_pattern!, topic),
+            _ => string.Equals(Text, topic, StringComparison.Ordinal) || _pattern!.IsMatch(topic),
         };
     }
 
