@@ -12,10 +12,11 @@ namespace RawSse.Publishing;
 /// </summary>
 internal sealed class PublishForm(Hub hub, long maxEventBytes)
 {
-    /// <summary>Validates the form and publishes. Returns the status and the text/plain body (the id, or why not).</summary>
     /// <summary>Topics under this path are the hub's own subscription events (Mercure, "Active Subscriptions").</summary>
     public const string ReservedTopicPrefix = "/.well-known/mercure/subscriptions";
 
+    /// <summary>Validates the form and publishes. Returns the status and the text/plain body (the id, or why not).</summary>
+    /// <param name="publisher">What the publisher's token allows; its <c>mercure.publish</c> selectors are not empty.</param>
     public (int Status, string Body) Publish(HttpRequest request, ReadOnlySpan<byte> body, TokenClaims publisher)
     {
         if (!IsFormContentType(request.ContentType))
