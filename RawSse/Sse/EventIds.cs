@@ -8,15 +8,31 @@ namespace RawSse.Sse;
 /// an id from another process or another hub never matches one of this hub's; the sequence is the event's position
 /// in this hub, strictly increasing. Such an id names a position even when its event is no longer kept.
 /// </summary>
-internal sealed class EventIds
+public sealed class EventIds
 {
     private const string Alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
     private const int EpochLength = 8;
 
     public EventIds()
+        : this(NewEpoch())
     {
-        Epoch = RandomNumberGenerator.GetString(Alphabet, EpochLength);
     }
+
+    /// <summary>The ids of a log whose epoch is <paramref name="epoch"/> (a durable log keeps its epoch across restarts).</summary>
+    public EventIds(string epoch)
+    {
+        if (!IsEpoch(epoch))
+        {
+            throw new ArgumentException($"an epoch is {EpochLength} characters of [0-9a-z]", nameof(epoch));
+        }
+
+        Epoch = epoch;
+    }
+
+    /// <summary>A fresh epoch: 8 random characters of [0-9a-z].</summary>
+    public static string NewEpoch() => RandomNumberGenerator.GetString(Alphabet, EpochLength);
+
+    public static bool IsEpoch(string? epoch) => epoch is { Length: EpochLength } && epoch.AsSpan().IndexOfAnyExcept(Alphabet) < 0;
 
     public string Epoch { get; }
 
