@@ -239,7 +239,7 @@ public sealed partial class ProcessTests
         Assert.That(output, Does.Contain("--port").And.Contain("--bind").And.Contain("--root").And.Contain("--interval").And.Contain("--publish-token"));
     }
 
-    private static Process StartServer(params string[] args) => StartServer(openFileLimit: 0, args);
+    internal static Process StartServer(params string[] args) => StartServer(openFileLimit: 0, args);
 
     private static Process StartServer(int openFileLimit, params string[] args)
     {
@@ -266,7 +266,7 @@ public sealed partial class ProcessTests
         return Process.Start(info) ?? throw new InvalidOperationException("could not start RawSse");
     }
 
-    private static async Task<int> ReadListeningPortAsync(Process process)
+    internal static async Task<int> ReadListeningPortAsync(Process process)
     {
         // Log lines written during start-up may come first; the listening line is the one to find.
         using var cts = new CancellationTokenSource(Deadline);

@@ -1,8 +1,5 @@
-using System.Net.ServerSentEvents;
-using System.Text;
 using RawSse.Auth;
 using RawSse.Sse;
-using RawSse.Transport;
 
 namespace RawSse.Tests;
 
@@ -69,9 +66,9 @@ public sealed class SelectorDeliveryTests
             var expected = updates.Where(u => Allowed(who, u)).Select(u => u.Id).ToList();
             var expectedAfterMiddle = updates.Skip((updates.Count / 2) + 1).Where(u => Allowed(who, u)).Select(u => u.Id).ToList();
             string description = $"seed {seed}, subscriber {n}: selectors [{string.Join(", ", who.Selectors)}], claim {(who.Claim is null ? "none" : $"[{string.Join(", ", who.Claim)}]")}";
-            Assert.That(await live[n].IdsUntilSentinelAsync(), Is.EqualTo(expected), $"live; {description}");
-            Assert.That(await fromStart[n].IdsUntilSentinelAsync(), Is.EqualTo(expected), $"replay from earliest; {description}");
-            Assert.That(await fromMiddle[n].IdsUntilSentinelAsync(), Is.EqualTo(expectedAfterMiddle), $"replay after {middle}; {description}");
+            Assert.That(await live[n].IdsUntilSentinelAsync(Deadline), Is.EqualTo(expected), $"live; {description}");
+            Assert.That(await fromStart[n].IdsUntilSentinelAsync(Deadline), Is.EqualTo(expected), $"replay from earliest; {description}");
+            Assert.That(await fromMiddle[n].IdsUntilSentinelAsync(Deadline), Is.EqualTo(expectedAfterMiddle), $"replay after {middle}; {description}");
         }
     }
 
@@ -89,9 +86,9 @@ public sealed class SelectorDeliveryTests
         return new Who(selectors, s_claims[random.Next(s_claims.Length)]);
     }
 
-    private static Recording Join(Hub hub, Who who, string? lastEventId)
+    private static RecordingStreamSink Join(Hub hub, Who who, string? lastEventId)
     {
-        var sink = new Recording();
+        var sink = new RecordingStreamSink("end");
         var parsed = who.Selectors.Append(Sentinel).Select(SelectorCache.Get).ToList();
         var subscriber = new Subscriber(sink, [.. parsed.Where(p => p.Kind == SelectorKind.Exact).Select(p => p.Text)],
             new SubscriberLimits(4096, 1 << 20, SlowConsumerPolicy.Disconnect), hub)
@@ -107,51 +104,4 @@ public sealed class SelectorDeliveryTests
     private sealed record Who(string[] Selectors, string[]? Claim);
 
     private sealed record Update(string Id, string[] Topics, bool IsPrivate);
-
-    /// <summary>Records what the subscriber sends; parses it with the runtime's SSE parser once the sentinel event is in.</summary>
-    private sealed class Recording : IStreamSink
-    {
-        private readonly Lock _lock = new();
-        private readonly MemoryStream _bytes = new();
-
-        public async Task<List<string>> IdsUntilSentinelAsync()
-        {
-            List<SseItem<string>> items = [];
-            bool complete = await Polling.UntilAsync(() =>
-            {
-                items = SseStream.Parse(Snapshot());
-                return items.Any(i => i.Data == "end");
-            }, Deadline);
-            Assert.That(complete, Is.True, $"the sentinel arrived; got {Encoding.UTF8.GetString(Snapshot())}");
-            var ids = items.TakeWhile(i => i.Data != "end").Select(i => i.EventId!).ToList();
-            Assert.That(items.Count(i => i.Data == "end"), Is.EqualTo(1), "the sentinel came once");
-            return ids;
-        }
-
-        public int TrySend(ReadOnlySpan<byte> bytes)
-        {
-            lock (_lock)
-            {
-                _bytes.Write(bytes);
-            }
-
-            return bytes.Length;
-        }
-
-        public ValueTask<bool> SendAsync(ReadOnlyMemory<byte> bytes) => ValueTask.FromResult(TrySend(bytes.Span) == bytes.Length);
-
-        public void EndStream()
-        {
-        }
-
-        public void Complete(DisconnectReason reason) => Assert.Fail($"the stream was completed: {reason}");
-
-        private byte[] Snapshot()
-        {
-            lock (_lock)
-            {
-                return _bytes.ToArray();
-            }
-        }
-    }
 }

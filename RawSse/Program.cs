@@ -40,6 +40,8 @@ var subscriberJwtPublicKey = new Option<string?>("--subscriber-jwt-public-key") 
 var anonymous = new Option<bool>("--anonymous") { Description = "Let subscribers without a token receive public updates; false answers them 401", DefaultValueFactory = _ => defaults.Anonymous, Arity = ArgumentArity.ExactlyOne };
 var subscriptions = new Option<bool>("--subscriptions") { Description = "Mercure's active subscriptions: subscription events and GET /.well-known/mercure/subscriptions", DefaultValueFactory = _ => defaults.Subscriptions, Arity = ArgumentArity.ZeroOrOne };
 var maxSelectors = new Option<int>("--max-selectors") { Description = "Distinct URI-template selectors held at once; a stream that would make more gets 503", DefaultValueFactory = _ => defaults.MaxSelectors };
+var store = new Option<string?>("--store") { Description = "Where the history lives: memory, or sqlite:PATH (durable; created if missing). None: the rings only, lost on restart (or RAWSSE_STORE)" };
+var retention = new Option<int?>("--retention") { Description = "With a store: seconds an event is kept at most (besides --replay and the byte limits)" };
 var maxBody = new Option<int>("--max-body-bytes") { Description = "Largest POST /publish body", DefaultValueFactory = _ => defaults.MaxPublishBodyBytes };
 var queueEvents = new Option<int>("--queue-events") { Description = "Events one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedEvents };
 var queueBytes = new Option<long>("--queue-bytes") { Description = "Bytes one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedBytes };
@@ -58,7 +60,7 @@ var maxHeaders = new Option<int>("--max-headers") { Description = "Most header f
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
     port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken,
-    jwtKey, jwtPublicKey, publisherJwtKey, publisherJwtPublicKey, subscriberJwtKey, subscriberJwtPublicKey, anonymous, subscriptions, maxSelectors, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
+    jwtKey, jwtPublicKey, publisherJwtKey, publisherJwtPublicKey, subscriberJwtKey, subscriberJwtPublicKey, anonymous, subscriptions, maxSelectors, store, retention, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
     requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
 
@@ -108,6 +110,8 @@ command.SetAction(async (result, _) =>
         Anonymous = result.GetValue(anonymous),
         Subscriptions = result.GetValue(subscriptions),
         MaxSelectors = result.GetValue(maxSelectors),
+        Store = result.GetValue(store) ?? Environment.GetEnvironmentVariable("RAWSSE_STORE"),
+        Retention = result.GetValue(retention) is int seconds ? TimeSpan.FromSeconds(seconds) : null,
         MaxPublishBodyBytes = result.GetValue(maxBody),
         MaxQueuedEvents = result.GetValue(queueEvents),
         MaxQueuedBytes = result.GetValue(queueBytes),
@@ -148,7 +152,18 @@ command.SetAction(async (result, _) =>
             console.MaxQueueLength = 10_000;
         }));
 
-    await using var server = new Server(options, loggerFactory);
+    Server created;
+    try
+    {
+        created = new Server(options, loggerFactory);
+    }
+    catch (RawSse.Store.EventLogUnavailableException ex)
+    {
+        Console.Error.WriteLine($"rawsse: {ex.Message}");
+        return 2;
+    }
+
+    await using var server = created;
     try
     {
         server.Start();
@@ -167,7 +182,7 @@ command.SetAction(async (result, _) =>
         (true, _) => "publish: JWT",
         (false, _) => "publish: bearer token or JWT",
     };
-    Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} ({publishing}; Ctrl+C to stop)");
+    Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} ({publishing}; history: {(server.Hub.Log is { } log ? $"{options.Store}, epoch {log.Epoch}, head {log.Head}" : "in memory")}; Ctrl+C to stop)");
 
     // Ctrl+C and SIGTERM both stop gracefully; the runtime's default handling is cancelled.
     var stop = new TaskCompletionSource();

@@ -3,10 +3,11 @@ using Microsoft.Extensions.Logging;
 namespace RawSse;
 
 /// <summary>
-/// Logs at most <c>perSecond</c> messages a second; the rest are counted, and the count is logged once
-/// when the next second's first message goes out. For messages a client can provoke at will.
+/// Logs at most <c>perSecond</c> messages a second (or a window of <c>windowMs</c>: once a minute for a failing
+/// store); the rest are counted, and the count is logged once when the next window's first message goes out. For
+/// messages a client can provoke at will, or that a lasting fault would repeat.
 /// </summary>
-internal sealed class RateLimitedLog(ILogger log, int perSecond)
+internal sealed class RateLimitedLog(ILogger log, int perSecond, int windowMs = 1000)
 {
     private readonly Lock _lock = new();
     private long _windowStart;  // guarded by _lock
@@ -24,7 +25,7 @@ internal sealed class RateLimitedLog(ILogger log, int perSecond)
         lock (_lock)
         {
             long now = Environment.TickCount64;
-            if (now - _windowStart >= 1000)
+            if (now - _windowStart >= windowMs || _windowStart == 0)
             {
                 _windowStart = now;
                 _written = 0;

@@ -9,6 +9,7 @@ using RawSse.Metrics;
 using RawSse.Publishing;
 using RawSse.Sse;
 using RawSse.Static;
+using RawSse.Store;
 using RawSse.Transport;
 
 namespace RawSse;
@@ -29,6 +30,7 @@ public sealed class Server : IAsyncDisposable
     private readonly RateLimitedLog _rejectionLog;
     private readonly RateLimitedLog _acceptLog;
     private readonly MemoryReturn _memoryReturn;
+    private readonly IEventLog? _log;
     private long _nextConnectionId;
     private int _maxConnections;
     private int _state; // 0 new, 1 started, 2 stopped
@@ -41,7 +43,13 @@ public sealed class Server : IAsyncDisposable
         Options = options;
         Log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RawSse");
         _listener = new TcpListener(options.BindAddress, options.Port);
-        Hub = hub ?? new Hub(options.HubLimits);
+        if (hub is null)
+        {
+            // The server owns a log it opened (and closes it on dispose); a hub handed in brings its own, or none.
+            _log = EventLogs.Open(options.Store, options.LogRetention, Log);
+        }
+
+        Hub = hub ?? new Hub(options.HubLimits, _log);
         Hub.PublishesSubscriptions |= options.Subscriptions;
         Metrics = new ServerMetrics(() => _connections.Count, Hub, options.MetricsTopics);
         _rejectionLog = new RateLimitedLog(Log, perSecond: 10);
@@ -57,7 +65,7 @@ public sealed class Server : IAsyncDisposable
         var subscriberLimits = options.CreateSubscriberLimits();
         long retryMs = (long)options.Retry.TotalMilliseconds;
         var publish = new PublishHandler(new PublishAuthorizer(options.PublishToken, options.CreatePublisherValidator()), crossOrigin,
-            answersPreflights: options.CorsOrigins.Count > 0, new PublishForm(Hub, options.MaxQueuedBytes), options.MaxPublishBodyBytes);
+            answersPreflights: options.CorsOrigins.Count > 0, new PublishForm(Hub, options.MaxQueuedBytes, new RateLimitedLog(Log, perSecond: 1, windowMs: 60_000)), options.MaxPublishBodyBytes);
         var router = new Router(fallback: new StaticFileHandler(new StaticFiles(options.Root), Log), hosts)
         {
             ["/sse"] = new StreamHandler(Hub, leases, subscriberLimits, new StreamHandler.Settings(retryMs, options.AllowOrigin), subscribeAuthorizer, crossOrigin, Log),
@@ -147,6 +155,11 @@ public sealed class Server : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _listener.Dispose();
+        if (_log is not null)
+        {
+            await _log.DisposeAsync().ConfigureAwait(false);
+        }
+
         Metrics.Dispose();
         _stopping.Dispose();
     }
@@ -192,6 +205,18 @@ public sealed class Server : IAsyncDisposable
         }
     }
 
+    private async Task TrimAsync(IEventLog log)
+    {
+        try
+        {
+            await log.TrimAsync().ConfigureAwait(false);
+        }
+        catch (EventLogUnavailableException ex)
+        {
+            _acceptLog.Write(LogLevel.Warning, "trimming the event store failed: {Reason}", ex.Message);
+        }
+    }
+
     // Running out of descriptors breaks more than accept (the runtime needs some for itself, and its JIT fails
     // hard without them), so the connection limit stays below the process's open-file limit, with room for the
     // runtime's own (about 90 at start) and for refusals in flight.
@@ -231,6 +256,7 @@ public sealed class Server : IAsyncDisposable
 
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 10, 1000));
         using var timer = new PeriodicTimer(period);
+        long lastTrim = Environment.TickCount64;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
@@ -239,6 +265,12 @@ public sealed class Server : IAsyncDisposable
                 foreach (var connection in _connections.All)
                 {
                     connection.CheckTimeouts(now, timeouts);
+                }
+
+                if (_log is not null && now - lastTrim >= 1000)
+                {
+                    lastTrim = now;
+                    _ = TrimAsync(_log); // in the background: the log trims between appends, never under them
                 }
 
                 if (_memoryReturn.TryReturn(now, Interlocked.Read(ref _nextConnectionId)) is { } returned)

@@ -73,6 +73,15 @@ public sealed class ServerOptions
     /// <summary>The subscribers' own PEM public key file, instead of <see cref="JwtPublicKeyFile"/>.</summary>
     public string? SubscriberJwtPublicKeyFile { get; set; }
 
+    /// <summary>
+    /// Where the history lives: null (the rings are the whole history, lost on restart), <c>memory</c> (an in-memory
+    /// log behind the rings), or <c>sqlite:PATH</c> (a durable log; the file is created if missing).
+    /// </summary>
+    public string? Store { get; set; }
+
+    /// <summary>With a store, events older than this are trimmed from it (and its rings keep to the same limits); null keeps them by count and bytes only.</summary>
+    public TimeSpan? Retention { get; set; }
+
     /// <summary>Subscribers without a token receive public updates; false refuses them with 401 (needs a subscriber key).</summary>
     public bool Anonymous { get; set; } = true;
 
@@ -131,6 +140,8 @@ public sealed class ServerOptions
     internal SubscriberLimits CreateSubscriberLimits() => new(MaxQueuedEvents, MaxQueuedBytes, SlowConsumerPolicy);
 
     internal HubLimits HubLimits => new(ReplayCapacity, ReplayBytesPerTopic, MaxReplayBytes, MaxTopics, MaxSelectors);
+
+    internal global::RawSse.Store.LogRetention LogRetention => new(ReplayCapacity, ReplayBytesPerTopic, MaxReplayBytes, Retention);
 
     /// <summary>The publishers' JWT validator, or null when no publisher key is configured.</summary>
     /// <exception cref="ArgumentException">A key that cannot be used, or a key file that cannot be read.</exception>
@@ -201,6 +212,8 @@ public sealed class ServerOptions
             Check(host.Length is > 0 and <= 255 && IsHeaderValueSafe(host) && !host.Contains(' ') && !host.Contains(','), $"allowed host '{host}' must be one host name");
         }
 
+        Check(global::RawSse.Store.EventLogs.IsValidSpec(Store), "store must be memory or sqlite:PATH");
+        Check(Retention is null || (Retention > TimeSpan.Zero && Retention <= TimeSpan.FromDays(3650)), "retention must be positive, and at most ten years");
         var subscriberKey = CreateSubscriberValidator();
         _ = CreatePublisherValidator();
         Check(Anonymous || subscriberKey is not null, "anonymous false needs a subscriber key (--jwt-key, --jwt-public-key or --subscriber-jwt-key)");

@@ -6,6 +6,9 @@
 #   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,startup,private
 #            --before REF   also builds RawSse at git REF as the server "rawsse-before" (add it to --servers):
 #                           the same scenarios against the code before a change, in the same run
+#   publish: wrk posting 100-byte events over keep-alive POST /publish (16 connections) to RawSse without a store,
+#            with --store memory ("rawsse-memory") and with --store sqlite ("rawsse-sqlite"); add those two to --servers
+#            to run the other scenarios against them too
 #   private: RawSse only: fan-out of private updates to subscribers that hold a URI-template selector and a JWT
 #            whose mercure.subscribe claim allows the topic (label "rawsse-private")
 #
@@ -145,7 +148,7 @@ started_at=$(date +%s)
 } >"$TMP/meta.txt"
 
 # ---------------------------------------------------------------------------------------------- servers
-declare -A PORT=([rawsse]=18080 [aspnet]=18081 [go]=18082 [nginx]=18083 [rawsse-before]=18084 [rawsse-private]=18085)
+declare -A PORT=([rawsse]=18080 [aspnet]=18081 [go]=18082 [nginx]=18083 [rawsse-before]=18084 [rawsse-private]=18085 [rawsse-memory]=18086 [rawsse-sqlite]=18087)
 SERVER_PID=""
 JWT_KEY="bench-secret-bench-secret-bench-secret"
 
@@ -167,6 +170,10 @@ server_cmd() {
   case "$name" in
     rawsse) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval" ;;
     rawsse-before) echo "$OUT/rawsse-before/rawsse-bench-before --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval" ;;
+    rawsse-memory) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --store memory" ;;
+    rawsse-sqlite)
+      rm -f "$TMP"/store.db*   # every scenario starts from an empty store
+      echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --store sqlite:$TMP/store.db" ;;
     rawsse-private) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --jwt-key $JWT_KEY" ;;
     go)     echo "$OUT/go/ssepeer --port $port --root $WWW --interval $interval" ;;
     aspnet) echo "$OUT/aspnet/AspnetPeer --port $port --root $WWW --interval $interval" ;;
@@ -330,6 +337,23 @@ if has_scenario static; then
         taskset -c 1 wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$url"
       stop_server "$s" static
     done
+  done
+fi
+
+if has_scenario publish; then
+  cat >"$TMP/publish.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "topic=bench&data=" .. string.rep("x", 100)
+LUA
+  for s in rawsse rawsse-memory rawsse-sqlite; do
+    section "publish: $s, wrk 16 connections, ${WRK_SECONDS} s, 100-byte events"
+    start_server "$s" 0 "publish-$s"
+    url="http://127.0.0.1:${PORT[$s]}/publish"
+    taskset -c 1 wrk -t1 -c16 -d1s -s "$TMP/publish.lua" "$url" >/dev/null   # warm-up
+    loadgen "publish-$s" static --label "$s" --file publish --server-pid "$SERVER_PID" -- \
+      taskset -c 1 wrk -t1 -c16 -d"${WRK_SECONDS}s" --latency -s "$TMP/publish.lua" "$url"
+    stop_server "$s" publish
   done
 fi
 

@@ -16,6 +16,8 @@ internal sealed class BodyBuffer : IDisposable
 
     public ReadOnlySpan<byte> Span => _array.AsSpan(0, _length);
 
+    public ReadOnlyMemory<byte> Memory => _array.AsMemory(0, _length);
+
     public void Append(in ReadOnlySequence<byte> bytes)
     {
         int needed = checked(_length + (int)bytes.Length);

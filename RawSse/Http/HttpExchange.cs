@@ -121,11 +121,16 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     }
 
     /// <summary>A complete answer with a text body (HEAD gets the head alone).</summary>
-    public ExchangeResult RespondText(int status, string text, string contentType)
+    public ExchangeResult RespondText(int status, string text, string contentType, ReadOnlySpan<byte> headerName = default, string? headerValue = null)
     {
         int length = Encoding.UTF8.GetByteCount(text);
         ResponseWriter.WriteStatusLine(Output, status);
         ResponseWriter.Write(Output, ExtraHeaders);
+        if (headerValue is not null)
+        {
+            ResponseWriter.WriteHeader(Output, headerName, headerValue);
+        }
+
         ResponseWriter.WriteHeader(Output, "Content-Type"u8, contentType);
         ResponseWriter.WriteHeader(Output, "Content-Length"u8, length);
         ResponseWriter.WriteHeader(Output, "Cache-Control"u8, "no-store"u8);

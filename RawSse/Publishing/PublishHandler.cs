@@ -63,7 +63,13 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPo
             return exchange.CloseAfter(read);
         }
 
-        var (status, text) = form.Publish(request, body.Span, auth.Claims!);
+        var (status, text) = await form.PublishAsync(request, body.Memory, auth.Claims!).ConfigureAwait(false);
+        if (status == 503)
+        {
+            exchange.CountRejection(status);
+            return exchange.RespondText(503, text, "text/plain; charset=utf-8", "Retry-After"u8, "5");
+        }
+
         if (status != 200)
         {
             exchange.CountRejection(status);

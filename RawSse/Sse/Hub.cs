@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RawSse.Store;
 
 namespace RawSse.Sse;
 
@@ -11,7 +12,7 @@ namespace RawSse.Sse;
 /// chunk sends to its subscribers one after the other (see <see cref="DueWriters"/>). Nothing here closes a
 /// connection: a subscriber cut for falling behind is told so after the lock is released, and its connection closes it.
 /// </summary>
-public sealed class Hub
+public sealed class Hub : IEventLogSink
 {
     /// <summary>The topic a stream joins when it names none; the ticker publishes to it.</summary>
     public const string DefaultTopic = "default";
@@ -29,11 +30,13 @@ public sealed class Hub
     private readonly TopicTable _topics;                                             // guarded by _lock
     private readonly Resumes _resumes;                                                // guarded by _lock
     private readonly SelectorTable _selectors;                                        // guarded by _lock
-    private readonly EventIds _ids = new();
+    private readonly EventIds _ids;
+    private readonly IEventLog? _log;
 
     private long _sequence;                                                           // guarded by _lock
     private int _subscriberCount;                                                     // guarded by _lock
     private string? _lastId;                                                          // guarded by _lock
+    private long _ephemeral;                                                          // guarded by _lock
 
     /// <summary>
     /// A hub is normally made by its <see cref="Server"/>. An embedding program may make its own and hand it to
@@ -45,16 +48,33 @@ public sealed class Hub
     {
     }
 
+    /// <summary>
+    /// A hub in front of an event log (see <see cref="IEventLog"/>): its ids carry the log's epoch, publishing appends to
+    /// the log and fans out what the log commits, in log order, and the rings become a cache in front of the log (a
+    /// resume they cannot serve reads the log). Without a log the rings are the whole history.
+    /// </summary>
     /// <exception cref="ArgumentException">A limit out of its range.</exception>
-    public Hub(HubLimits limits)
+    public Hub(HubLimits limits, IEventLog? log = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         limits.Validate();
         Limits = limits;
+        _log = log;
+        _ids = log is null ? new EventIds() : new EventIds(log.Epoch);
         _topics = new TopicTable(limits);
         _resumes = new Resumes(_topics, _ids);
         _selectors = new SelectorTable(limits.MaxSelectors);
+        if (log is not null)
+        {
+            // The rings start empty: everything the log already holds is, for them, forgotten, and comes from the log.
+            _sequence = log.Head;
+            _topics.Forget(log.Head);
+            log.Attach(this);
+        }
     }
+
+    /// <summary>The log behind the hub, or null when the rings are the whole history.</summary>
+    public IEventLog? Log => _log;
 
     public HubLimits Limits { get; }
 
@@ -144,6 +164,40 @@ public sealed class Hub
     /// </summary>
     public string Publish(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate)
     {
+        Validate(topics, ev);
+        // With a log, the in-process API waits for the commit like any publisher (see PublishAsync).
+        return _log is null ? PublishCore(topics, _ => ev, isPrivate) : PublishAsync(topics, ev, isPrivate).AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// As <see cref="Publish(IReadOnlyList{string}, SseEvent, bool)"/>, and with a log: the event is appended, and the
+    /// id comes back once the log has committed it (by then its subscribers have it queued). Without a log it
+    /// completes at once.
+    /// </summary>
+    /// <exception cref="EventLogUnavailableException">The log could not take the event; nothing was published.</exception>
+    public async ValueTask<string> PublishAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default)
+    {
+        Validate(topics, ev);
+        if (_log is null)
+        {
+            return PublishCore(topics, _ => ev, isPrivate);
+        }
+
+        IReadOnlyList<string> distinct = topics.Count == 1 ? topics : [.. topics.Distinct(StringComparer.Ordinal)];
+        lock (_lock)
+        {
+            if (Limits.ReplayCount > 0 && !_topics.HasRoomFor(distinct))
+            {
+                throw new TopicLimitException(Limits.MaxTopics);
+            }
+        }
+
+        long sequence = await _log.AppendAsync([new NewEvent(distinct, ev, isPrivate)], cancellationToken).ConfigureAwait(false);
+        return ev.Id ?? _ids.Format(sequence);
+    }
+
+    private static void Validate(IReadOnlyList<string> topics, SseEvent ev)
+    {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(ev);
         if (topics.Count is 0 or > MaxTopicsPerEvent)
@@ -163,15 +217,14 @@ public sealed class Hub
                 throw new ArgumentException("a topic is 1 to 256 characters with no control characters", nameof(topics));
             }
         }
-
-        return PublishCore(topics, _ => ev, isPrivate);
     }
 
     /// <summary>Publishes an event built from the sequence number it is given (the ticker puts it in its data).</summary>
     internal string Publish(string topic, Func<long, SseEvent> build) => PublishCore([topic], build);
 
-    // An ephemeral event (the hub's own subscription events) goes to live subscribers only: it makes no topic and is
-    // never kept, so it can neither fill the topic table nor mark a resume as having a gap.
+    // Without a log: the hub orders events itself. An ephemeral event (the hub's own subscription events) goes to live
+    // subscribers only: it takes no position (a negative sequence keeps it apart from every event's), makes no topic and
+    // is never kept, so it can neither fill the topic table nor make a resume look like it has a gap.
     private string PublishCore(IReadOnlyList<string> topics, Func<long, SseEvent> build, bool isPrivate = false, bool ephemeral = false)
     {
         string id;
@@ -184,75 +237,110 @@ public sealed class Hub
                 throw new TopicLimitException(Limits.MaxTopics);
             }
 
-            long sequence = ++_sequence;
+            long sequence = ephemeral ? -++_ephemeral : ++_sequence;
             var ev = build(sequence);
-            id = ev.Id ?? _ids.Format(sequence);
-            _lastId = id;
-            fanout = new Fanout(SseFrames.Encode(ev, id), sequence, topics, isPrivate);
-            string[]? privateTopics = isPrivate ? [.. topics] : null;
-            foreach (var name in topics)
+            id = ev.Id ?? (ephemeral ? $"urn:uuid:{Guid.NewGuid()}" : _ids.Format(sequence));
+            if (!ephemeral)
             {
-                if (!_topics.TryGet(name, out var topic))
+                _lastId = id;
+            }
+
+            fanout = FanOut(sequence, id, ev, topics, isPrivate, keeping, ephemeral);
+        }
+
+        ReportCuts(fanout.Cut);
+        return id;
+    }
+
+    // With a log: an event the log committed, in log order; it cannot be refused now. One the topic table has no room
+    // for is not kept in the rings (a resume then reads it from the log).
+    void IEventLogSink.Apply(LoggedEvent logged)
+    {
+        Fanout fanout;
+        lock (_lock)
+        {
+            Debug.Assert(logged.Sequence == _sequence + 1, "the log hands over its events in order, with no gap");
+            _sequence = logged.Sequence;
+            string id = logged.Event.Id ?? _ids.Format(logged.Sequence);
+            _lastId = id;
+            bool keeping = Limits.ReplayCount > 0 && _topics.HasRoomFor(logged.Topics);
+            fanout = FanOut(logged.Sequence, id, logged.Event, logged.Topics, logged.IsPrivate, keeping, ephemeral: false);
+        }
+
+        ReportCuts(fanout.Cut);
+    }
+
+    // Encodes the event once, keeps it in its topics' rings, and queues it for every subscriber its topics or
+    // selectors reach.
+    private Fanout FanOut(long sequence, string id, SseEvent ev, IReadOnlyList<string> topics, bool isPrivate, bool keeping, bool ephemeral)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var fanout = new Fanout(SseFrames.Encode(ev, id), sequence, topics, isPrivate);
+        string[]? privateTopics = isPrivate ? [.. topics] : null;
+        foreach (var name in topics)
+        {
+            if (!_topics.TryGet(name, out var topic))
+            {
+                if (ephemeral)
                 {
-                    if (ephemeral)
-                    {
-                        continue;
-                    }
-
-                    if (!keeping)
-                    {
-                        _topics.Forget(sequence); // no subscribers and nothing to keep it in
-                        continue;
-                    }
-
-                    topic = _topics.GetOrAdd(name, sequence - 1);
+                    continue;
                 }
 
-                if (topic.LastSequence == sequence)
+                if (!keeping)
                 {
-                    continue; // the same topic named twice
+                    _topics.Forget(sequence); // no subscribers and nothing to keep it in
+                    continue;
                 }
 
-                topic.LastSequence = sequence;
-                if (!ephemeral)
-                {
-                    _topics.Keep(topic, sequence, id, fanout.Frame, privateTopics);
-                }
+                topic = _topics.GetOrAdd(name, sequence - 1);
+            }
 
-                foreach (var subscriber in topic.Subscribers)
+            if (topic.LastSequence == sequence)
+            {
+                continue; // the same topic named twice
+            }
+
+            topic.LastSequence = sequence;
+            if (!ephemeral)
+            {
+                _topics.Keep(topic, sequence, id, fanout.Frame, privateTopics); // a ring that keeps nothing records the gap
+            }
+
+            foreach (var subscriber in topic.Subscribers)
+            {
+                fanout.Offer(subscriber);
+            }
+
+            _topics.RemoveIfUnused(topic); // an event too large to keep, to a topic nobody holds
+        }
+
+        // Templates and "*": each selector is matched against the event's topics once, for all its subscribers.
+        foreach (var group in _selectors.Subscribed)
+        {
+            if (group.Matches(sequence, topics))
+            {
+                foreach (var subscriber in group.Subscribers)
                 {
                     fanout.Offer(subscriber);
                 }
-
-                _topics.RemoveIfUnused(topic); // an event too large to keep, to a topic nobody holds
             }
-
-            // Templates and "*": each selector is matched against the event's topics once, for all its subscribers.
-            foreach (var group in _selectors.Subscribed)
-            {
-                if (group.Matches(sequence, topics))
-                {
-                    foreach (var subscriber in group.Subscribers)
-                    {
-                        fanout.Offer(subscriber);
-                    }
-                }
-            }
-
-            fanout.Due.Dispatch();
-            Counters.Published(fanout.Deliveries);
         }
 
-        // Outside the lock: a subscriber cut for falling behind tells its connection, which closes it.
-        if (fanout.Cut is { } cut)
+        fanout.Due.Dispatch();
+        Counters.Published(fanout.Deliveries);
+        return fanout;
+    }
+
+    // Outside the lock: a subscriber cut for falling behind tells its connection, which closes it.
+    private static void ReportCuts(List<Subscriber>? cut)
+    {
+        if (cut is not null)
         {
             foreach (var subscriber in cut)
             {
                 subscriber.ReportCut();
             }
         }
-
-        return id;
     }
 
     // One event on its way to subscribers: each is offered it once (several topics or selectors may lead to the same
@@ -301,14 +389,34 @@ public sealed class Hub
     /// or its new templates <see cref="HubLimits.MaxSelectors"/>. <paramref name="head"/>, when given, is queued first,
     /// made under the lock from the value of the response's Last-Event-ID (null when no id was asked for).
     /// </summary>
-    internal bool TrySubscribe(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head = null)
+    internal bool TrySubscribe(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head = null) =>
+        SubscribeAsync(subscriber, lastEventId, head).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// As <see cref="TrySubscribe"/>. With a log, a resume the rings cannot serve reads the log first (outside the lock),
+    /// then joins with what it read and what the rings hold after it: still in order, with no gap and no duplicate.
+    /// </summary>
+    internal async ValueTask<bool> SubscribeAsync(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head = null)
     {
         if (PublishesSubscriptions)
         {
             subscriber.SubscriptionId = $"urn:uuid:{Guid.NewGuid()}";
         }
 
-        if (!Join(subscriber, lastEventId, head))
+        var joined = Join(subscriber, lastEventId, head, fromLog: null);
+        LogReplay? fromLog = null;
+        for (int attempt = 0; joined.Status == JoinStatus.NeedsLog && attempt < LogReplay.MaxReads; attempt++)
+        {
+            fromLog = await LogReplay.ReadAsync(_log!, _ids, subscriber, lastEventId!, fromLog).ConfigureAwait(false);
+            joined = Join(subscriber, lastEventId, head, fromLog);
+        }
+
+        if (joined.Status == JoinStatus.NeedsLog)
+        {
+            joined = Join(subscriber, lastEventId, head, LogReplay.Reset); // the rings kept moving past every read
+        }
+
+        if (joined.Status == JoinStatus.Full)
         {
             return false;
         }
@@ -317,13 +425,25 @@ public sealed class Hub
         return true;
     }
 
-    private bool Join(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head)
+    private enum JoinStatus
+    {
+        Joined,
+        Full,
+        NeedsLog,
+    }
+
+    private readonly record struct JoinResult(JoinStatus Status);
+
+    // Under the lock: the room check, the selectors and grant, the replay (from the rings, or what the log gave plus
+    // the rings after it), the head, then the subscription itself. NeedsLog undoes everything and asks the caller to
+    // read the log (the rings cannot serve this resume; there is a log behind them).
+    private JoinResult Join(Subscriber subscriber, string? lastEventId, Func<string?, byte[]>? head, LogReplay? fromLog)
     {
         lock (_lock)
         {
             if (!_topics.HasRoomFor(subscriber.Topics) || !_selectors.HasRoomFor(subscriber.Patterns, subscriber.Claims?.Subscribe))
             {
-                return false;
+                return new JoinResult(JoinStatus.Full);
             }
 
             subscriber.Groups = subscriber.Patterns.Count == 0 ? [] : [.. subscriber.Patterns.Select(_selectors.Acquire)];
@@ -332,9 +452,21 @@ public sealed class Hub
                 subscriber.Grant = _selectors.AcquireGrant(claim);
             }
 
+            List<byte[]>? replay = null;
+            if (lastEventId is not null)
+            {
+                // With a log, everything kept (earliest) is the log's to say; the rings hold only its newest part.
+                bool askLog = fromLog is null && _log is not null && lastEventId == Resumes.Earliest;
+                replay = askLog ? null : fromLog is null ? _resumes.FramesAfter(subscriber, lastEventId, _sequence) : Combine(subscriber, fromLog);
+                if (replay is null && _log is not null && fromLog?.IsReset != true)
+                {
+                    ReleaseSelectors(subscriber);
+                    return new JoinResult(JoinStatus.NeedsLog);
+                }
+            }
+
             // Mercure: the response's Last-Event-ID is "the ID of the event preceding the first one sent to the
             // subscriber, or the reserved value earliest if there is no preceding event".
-            var replay = lastEventId is null ? null : _resumes.FramesAfter(subscriber, lastEventId, _sequence);
             if (head is not null)
             {
                 string? preceding = lastEventId is null ? null : replay is null || lastEventId == Resumes.Earliest ? Resumes.Earliest : lastEventId;
@@ -365,7 +497,58 @@ public sealed class Hub
                 subscriber.Topics = only.Names;
             }
 
-            return true;
+            return new JoinResult(JoinStatus.Joined);
+        }
+    }
+
+    // What the log gave (up to the position it read through) and what the rings hold after that position; null when
+    // the rings do not reach back that far (the caller reads on from the log). An event the log gave that the hub has
+    // not applied yet is left to arrive live.
+    private List<byte[]>? Combine(Subscriber subscriber, LogReplay fromLog)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (fromLog.IsReset)
+        {
+            return null;
+        }
+
+        List<byte[]> after = [];
+        if (fromLog.Through < _sequence)
+        {
+            var ring = _resumes.FramesAfter(subscriber, _ids.Format(fromLog.Through), _sequence);
+            if (ring is null)
+            {
+                return null;
+            }
+
+            after = ring;
+        }
+
+        var frames = new List<byte[]>(fromLog.Frames.Count + after.Count);
+        foreach (var (sequence, frame) in fromLog.Frames)
+        {
+            if (sequence <= _sequence)
+            {
+                frames.Add(frame);
+            }
+        }
+
+        frames.AddRange(after);
+        return frames;
+    }
+
+    private void ReleaseSelectors(Subscriber subscriber)
+    {
+        foreach (var group in subscriber.Groups)
+        {
+            _selectors.Release(group);
+        }
+
+        subscriber.Groups = [];
+        if (subscriber.Grant is { } grant)
+        {
+            _selectors.ReleaseGrant(grant);
+            subscriber.Grant = null;
         }
     }
 

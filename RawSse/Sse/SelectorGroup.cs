@@ -10,7 +10,7 @@ namespace RawSse.Sse;
 /// </summary>
 internal sealed class SelectorGroup(TopicSelector selector)
 {
-    private long _sequence = -1;
+    private long _sequence = long.MinValue; // no event has it: ephemeral events take negative sequences
     private bool _matched;
 
     public TopicSelector Selector { get; } = selector;

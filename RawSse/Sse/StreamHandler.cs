@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RawSse.Auth;
 using RawSse.Http;
+using RawSse.Store;
 
 namespace RawSse.Sse;
 
@@ -71,7 +72,17 @@ internal sealed class StreamHandler(Hub hub, StreamLeases leases, SubscriberLimi
         // queues behind the head), and the connection sends it all once it has handed its send side over.
         var subscriber = new Subscriber(exchange.StreamSink, query.Topics, limits, hub, lease) { Patterns = query.Patterns, Claims = auth.Claims };
         string? allowOrigin = cors is null ? settings.AllowOrigin : null;
-        if (!hub.TrySubscribe(subscriber, query.LastEventId, preceding => SseFrames.StreamHead(settings.RetryMs, allowOrigin, cors, preceding)))
+        bool joined;
+        try
+        {
+            joined = await hub.SubscribeAsync(subscriber, query.LastEventId, preceding => SseFrames.StreamHead(settings.RetryMs, allowOrigin, cors, preceding)).ConfigureAwait(false);
+        }
+        catch (EventLogUnavailableException)
+        {
+            joined = false; // the log could not be read for this resume: the client retries, as past a limit
+        }
+
+        if (!joined)
         {
             lease.Dispose();
             return exchange.Refuse(503, "Retry-After"u8, "5");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using RawSse.Store;
 
 namespace RawSse.Sse;
 
@@ -18,9 +19,25 @@ internal sealed class Ticker(Hub hub, TimeSpan interval)
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                hub.Publish(Hub.DefaultTopic, sequence => new SseEvent(
-                    data: string.Create(CultureInfo.InvariantCulture, $$"""{"id":{{sequence}},"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
-                    type: EventType));
+                if (hub.Log is null)
+                {
+                    hub.Publish(Hub.DefaultTopic, sequence => new SseEvent(
+                        data: string.Create(CultureInfo.InvariantCulture, $$"""{"id":{{sequence}},"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
+                        type: EventType));
+                    continue;
+                }
+
+                // Behind a log the position is known only once committed: the tick carries its time, and its id is its position.
+                try
+                {
+                    await hub.PublishAsync([Hub.DefaultTopic], new SseEvent(
+                        data: string.Create(CultureInfo.InvariantCulture, $$"""{"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
+                        type: EventType), cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (EventLogUnavailableException)
+                {
+                    // The store is failing; publishers are told so (503). A tick is skipped.
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

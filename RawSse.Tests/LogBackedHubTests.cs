@@ -1,0 +1,204 @@
+using RawSse.Auth;
+using RawSse.Sse;
+using RawSse.Store;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// A hub in front of an event log: ids carry the log's epoch and position, the rings are a cache, and a resume they
+/// cannot serve (a restarted hub's empty rings, events they let go) reads the log, then the rings, with no gap and no
+/// duplicate; past the log's retention, a reset. A "restart" here is a new hub on the same log.
+/// </summary>
+[TestFixture]
+public sealed class LogBackedHubTests
+{
+    private const string Sentinel = "end";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    [Test]
+    public async Task Resume_AfterRestart_ReadsTheLogThenGoesLive()
+    {
+        // Arrange: 30 events through the first hub; the second starts with empty rings on the same log.
+        var log = new MemoryEventLog();
+        var before = new Hub(HubLimits.Default, log);
+        var ids = new List<string>();
+        for (int i = 1; i <= 30; i++)
+        {
+            ids.Add(await before.PublishAsync(["t"], new SseEvent($"e{i}")));
+        }
+
+        var after = new Hub(HubLimits.Default, log);
+
+        // Act
+        var sink = await JoinAsync(after, ["t"], lastEventId: ids[9]);
+        for (int i = 31; i <= 35; i++)
+        {
+            ids.Add(await after.PublishAsync(["t"], new SseEvent($"e{i}")));
+        }
+
+        await after.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.Multiple(async () =>
+        {
+            Assert.That(after.Epoch, Is.EqualTo(log.Epoch).And.EqualTo(before.Epoch), "the ids' epoch is the log's");
+            Assert.That(ids[0], Is.EqualTo($"{log.Epoch}-1"), "an id is the log's position");
+            Assert.That(await sink.IdsUntilSentinelAsync(Deadline), Is.EqualTo(ids.Skip(10).ToList()), "events 11 to 35, once each, in order");
+        });
+    }
+
+    [Test]
+    public async Task Resume_PartlyInTheRings_LogThenRingsNoGapNoDuplicate()
+    {
+        // Arrange: 20 events before a restart, 20 after (those are in the rings).
+        var log = new MemoryEventLog();
+        var first = new Hub(HubLimits.Default, log);
+        var ids = new List<string>();
+        for (int i = 1; i <= 20; i++)
+        {
+            ids.Add(await first.PublishAsync(["t"], new SseEvent($"e{i}")));
+        }
+
+        var hub = new Hub(HubLimits.Default, log);
+        for (int i = 21; i <= 40; i++)
+        {
+            ids.Add(await hub.PublishAsync(["t", "u"], new SseEvent($"e{i}")));
+        }
+
+        // Act
+        var fromLog = await JoinAsync(hub, ["t"], lastEventId: ids[4]);
+        var fromRings = await JoinAsync(hub, ["t"], lastEventId: ids[29]);
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await fromLog.IdsUntilSentinelAsync(Deadline), Is.EqualTo(ids.Skip(5).ToList()), "6..20 from the log, 21..40 from the rings");
+            Assert.That(await fromRings.IdsUntilSentinelAsync(Deadline), Is.EqualTo(ids.Skip(30).ToList()), "31..40 from the rings alone");
+        });
+    }
+
+    [Test]
+    public async Task Resume_BeyondTheLogsRetention_Reset()
+    {
+        // Arrange: the log keeps 5 events a topic.
+        var log = new MemoryEventLog(new LogRetention(PerTopicCount: 5));
+        var first = new Hub(HubLimits.Default, log);
+        var ids = new List<string>();
+        for (int i = 1; i <= 12; i++)
+        {
+            ids.Add(await first.PublishAsync(["t"], new SseEvent($"e{i}")));
+        }
+
+        var hub = new Hub(HubLimits.Default, log);
+
+        // Act
+        var tooOld = await JoinAsync(hub, ["t"], lastEventId: ids[2]);
+        var kept = await JoinAsync(hub, ["t"], lastEventId: ids[8]);
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        var reset = await tooOld.EventsUntilSentinelAsync(Deadline);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(reset.Select(e => e.EventType), Is.EqualTo(new[] { Hub.ResetType }), "one reset, then live");
+            Assert.That(reset[0].EventId, Is.EqualTo(ids[^1]), "the reset names the newest position");
+            Assert.That(await kept.IdsUntilSentinelAsync(Deadline), Is.EqualTo(ids.Skip(9).ToList()), "10..12 are still in the log");
+        });
+    }
+
+    [TestCase("earliest")]
+    [TestCase("custom-7")]
+    public async Task Resume_EarliestOrAPublishersId_ServedFromTheLog(string lastEventId)
+    {
+        // Arrange
+        var log = new MemoryEventLog();
+        var first = new Hub(HubLimits.Default, log);
+        var ids = new List<string>();
+        for (int i = 1; i <= 10; i++)
+        {
+            ids.Add(await first.PublishAsync(["t"], new SseEvent($"e{i}", id: i == 7 ? "custom-7" : null)));
+        }
+
+        var hub = new Hub(HubLimits.Default, log);
+
+        // Act
+        var sink = await JoinAsync(hub, ["t"], lastEventId);
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.That(await sink.IdsUntilSentinelAsync(Deadline), Is.EqualTo(lastEventId == "earliest" ? ids : ids.Skip(7).ToList()));
+    }
+
+    [Test]
+    public async Task Resume_FromTheLog_PrivateUpdatesOnlyWithAGrant()
+    {
+        // Arrange
+        var log = new MemoryEventLog();
+        var first = new Hub(HubLimits.Default, log);
+        string secret = await first.PublishAsync(["t"], new SseEvent("secret"), isPrivate: true);
+        string open = await first.PublishAsync(["t"], new SseEvent("open"));
+        var hub = new Hub(HubLimits.Default, log);
+
+        // Act
+        var anonymous = await JoinAsync(hub, ["t"], "earliest");
+        var granted = await JoinAsync(hub, ["t"], "earliest", claims: TokenClaims.Create(subscribe: ["t"]));
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await anonymous.IdsUntilSentinelAsync(Deadline), Is.EqualTo(new[] { open }));
+            Assert.That(await granted.IdsUntilSentinelAsync(Deadline), Is.EqualTo(new[] { secret, open }));
+        });
+    }
+
+    [Test]
+    public async Task Resume_TemplateSelectorFromTheLog_MatchingTopicsOnly()
+    {
+        // Arrange
+        var log = new MemoryEventLog();
+        var first = new Hub(HubLimits.Default, log);
+        string book = await first.PublishAsync(["https://example.com/books/1"], new SseEvent("book"));
+        await first.PublishAsync(["https://example.com/authors/1"], new SseEvent("author"));
+        var hub = new Hub(HubLimits.Default, log);
+
+        // Act
+        var sink = await JoinAsync(hub, ["end"], "earliest", patterns: ["https://example.com/books/{id}"]);
+        await hub.PublishAsync(["end"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.That(await sink.IdsUntilSentinelAsync(Deadline), Is.EqualTo(new[] { book }));
+    }
+
+    [Test]
+    public async Task Resume_IdOfAnotherLog_Reset()
+    {
+        // Arrange: another log's id names no position of this one, even with the same sequence.
+        var other = new Hub(HubLimits.Default, new MemoryEventLog());
+        string foreign = await other.PublishAsync(["t"], new SseEvent("x"));
+        var log = new MemoryEventLog();
+        var hub = new Hub(HubLimits.Default, log);
+        await hub.PublishAsync(["t"], new SseEvent("y"));
+
+        // Act
+        var sink = await JoinAsync(hub, ["t"], foreign);
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.That((await sink.EventsUntilSentinelAsync(Deadline)).Select(e => e.EventType), Is.EqualTo(new[] { Hub.ResetType }));
+    }
+
+    private static async Task<RecordingStreamSink> JoinAsync(Hub hub, string[] topics, string? lastEventId, TokenClaims? claims = null, string[]? patterns = null)
+    {
+        var sink = new RecordingStreamSink(Sentinel);
+        var subscriber = new Subscriber(sink, topics, new SubscriberLimits(4096, 1 << 20, SlowConsumerPolicy.Disconnect), hub)
+        {
+            Claims = claims,
+            Patterns = patterns is null ? [] : [.. patterns.Select(TopicSelector.Parse)],
+        };
+        Assert.That(await hub.SubscribeAsync(subscriber, lastEventId), Is.True);
+        subscriber.Flush();
+        return sink;
+    }
+}
