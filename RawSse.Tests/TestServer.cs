@@ -38,7 +38,7 @@ internal sealed class TestServer : IAsyncDisposable
     public int SubscriberCount => Hub.SubscriberCount;
 
     /// <summary>Starts a server; <paramref name="configure"/> adjusts the options (the root defaults to a fresh temp folder with an index.html).</summary>
-    public static TestServer Start(Action<ServerOptions>? configure = null, LogLevel minimumLevel = LogLevel.Debug)
+    public static TestServer Start(Action<ServerOptions>? configure = null, LogLevel minimumLevel = LogLevel.Debug, Hub? hub = null)
     {
         var root = Directory.CreateTempSubdirectory("rawsse-root-").FullName;
         File.WriteAllText(Path.Combine(root, "index.html"), IndexHtml);
@@ -46,7 +46,7 @@ internal sealed class TestServer : IAsyncDisposable
         configure?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var factory = LoggerFactory.Create(b => b.SetMinimumLevel(minimumLevel).AddProvider(logs));
-        var server = new Server(options, factory);
+        var server = new Server(options, factory, hub);
         server.Start();
         return new TestServer(server, logs, factory, root);
     }
