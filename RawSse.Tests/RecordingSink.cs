@@ -1,0 +1,31 @@
+using RawSse.Store;
+
+namespace RawSse.Tests;
+
+/// <summary>An <see cref="IEventLogSink"/> that keeps what it was given, in the order given, for a test to check.</summary>
+internal sealed class RecordingSink : IEventLogSink
+{
+    private readonly Lock _lock = new();
+    private readonly List<LoggedEvent> _applied = []; // guarded by _lock
+
+    public void Apply(LoggedEvent logged)
+    {
+        lock (_lock)
+        {
+            _applied.Add(logged);
+        }
+    }
+
+    public IReadOnlyList<LoggedEvent> Applied
+    {
+        get { lock (_lock) { return [.. _applied]; } }
+    }
+
+    public bool Has(long sequence)
+    {
+        lock (_lock)
+        {
+            return _applied.Exists(e => e.Sequence == sequence);
+        }
+    }
+}
