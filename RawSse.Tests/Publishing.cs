@@ -9,10 +9,10 @@ internal static class Publishing
     public const string FormContentType = "application/x-www-form-urlencoded";
 
     /// <summary>A complete publish request: the head (Content-Type and Authorization only when given) and <paramref name="body"/> as UTF-8.</summary>
-    public static byte[] Request(string body, string? authorization = null, string? contentType = FormContentType)
+    public static byte[] Request(string body, string? authorization = null, string? contentType = FormContentType, string host = "test")
     {
         byte[] content = Encoding.UTF8.GetBytes(body);
-        var head = new StringBuilder("POST /publish HTTP/1.1\r\nHost: test\r\n");
+        var head = new StringBuilder($"POST /publish HTTP/1.1\r\nHost: {host}\r\n");
         if (contentType is not null)
         {
             head.Append("Content-Type: ").Append(contentType).Append("\r\n");
@@ -28,9 +28,10 @@ internal static class Publishing
     }
 
     /// <summary>Sends one publish request on <paramref name="client"/> and reads its response.</summary>
-    public static async Task<HttpResponse> SendAsync(RawClient client, string body, TimeSpan timeout, string? authorization = null, string? contentType = FormContentType)
+    public static async Task<HttpResponse> SendAsync(RawClient client, string body, TimeSpan timeout, string? authorization = null, string? contentType = FormContentType,
+        string host = "test")
     {
-        await client.SendAsync(Request(body, authorization, contentType));
+        await client.SendAsync(Request(body, authorization, contentType, host));
         return await client.ReadResponseAsync(timeout: timeout);
     }
 }
