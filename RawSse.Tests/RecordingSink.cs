@@ -16,6 +16,17 @@ internal sealed class RecordingSink : IEventLogSink
         }
     }
 
+    /// <summary>Batches released (each after its Apply calls).</summary>
+    public int Releases { get; private set; }
+
+    public void Release()
+    {
+        lock (_lock)
+        {
+            Releases++;
+        }
+    }
+
     public IReadOnlyList<LoggedEvent> Applied
     {
         get { lock (_lock) { return [.. _applied]; } }

@@ -41,6 +41,8 @@ var anonymous = new Option<bool>("--anonymous") { Description = "Let subscribers
 var subscriptions = new Option<bool>("--subscriptions") { Description = "Mercure's active subscriptions: subscription events and GET /.well-known/mercure/subscriptions", DefaultValueFactory = _ => defaults.Subscriptions, Arity = ArgumentArity.ZeroOrOne };
 var maxSelectors = new Option<int>("--max-selectors") { Description = "Distinct URI-template selectors held at once; a stream that would make more gets 503", DefaultValueFactory = _ => defaults.MaxSelectors };
 var store = new Option<string?>("--store") { Description = "Where the history lives: memory, or sqlite:PATH (durable; created if missing). None: the rings only, lost on restart (or RAWSSE_STORE)" };
+var storeSync = new Option<string>("--store-sync") { Description = "sqlite: normal (an acknowledged event survives a crash of the process) or full (and a power loss; slower)", DefaultValueFactory = _ => "normal" };
+storeSync.AcceptOnlyFromAmong("normal", "full");
 var retention = new Option<int?>("--retention") { Description = "With a store: seconds an event is kept at most (besides --replay and the byte limits)" };
 var maxBody = new Option<int>("--max-body-bytes") { Description = "Largest POST /publish body", DefaultValueFactory = _ => defaults.MaxPublishBodyBytes };
 var queueEvents = new Option<int>("--queue-events") { Description = "Events one subscriber may have queued", DefaultValueFactory = _ => defaults.MaxQueuedEvents };
@@ -60,7 +62,7 @@ var maxHeaders = new Option<int>("--max-headers") { Description = "Most header f
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
     port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken,
-    jwtKey, jwtPublicKey, publisherJwtKey, publisherJwtPublicKey, subscriberJwtKey, subscriberJwtPublicKey, anonymous, subscriptions, maxSelectors, store, retention, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
+    jwtKey, jwtPublicKey, publisherJwtKey, publisherJwtPublicKey, subscriberJwtKey, subscriberJwtPublicKey, anonymous, subscriptions, maxSelectors, store, storeSync, retention, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
     requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
 
@@ -111,6 +113,7 @@ command.SetAction(async (result, _) =>
         Subscriptions = result.GetValue(subscriptions),
         MaxSelectors = result.GetValue(maxSelectors),
         Store = result.GetValue(store) ?? Environment.GetEnvironmentVariable("RAWSSE_STORE"),
+        StoreSynchronousFull = result.GetValue(storeSync) == "full",
         Retention = result.GetValue(retention) is int seconds ? TimeSpan.FromSeconds(seconds) : null,
         MaxPublishBodyBytes = result.GetValue(maxBody),
         MaxQueuedEvents = result.GetValue(queueEvents),

@@ -46,7 +46,7 @@ public sealed class Server : IAsyncDisposable
         if (hub is null)
         {
             // The server owns a log it opened (and closes it on dispose); a hub handed in brings its own, or none.
-            _log = EventLogs.Open(options.Store, options.LogRetention, Log);
+            _log = EventLogs.Open(options.Store, options.LogRetention, Log, options.StoreSynchronousFull);
         }
 
         Hub = hub ?? new Hub(options.HubLimits, _log);

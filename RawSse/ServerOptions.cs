@@ -79,6 +79,12 @@ public sealed class ServerOptions
     /// </summary>
     public string? Store { get; set; }
 
+    /// <summary>
+    /// <c>sqlite:</c> with <c>synchronous=FULL</c>: every commit is fsynced, so an acknowledged event survives a power
+    /// loss too; the default (NORMAL) survives a process crash, and publishes faster.
+    /// </summary>
+    public bool StoreSynchronousFull { get; set; }
+
     /// <summary>With a store, events older than this are trimmed from it (and its rings keep to the same limits); null keeps them by count and bytes only.</summary>
     public TimeSpan? Retention { get; set; }
 

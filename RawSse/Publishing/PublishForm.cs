@@ -29,7 +29,7 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
 
         try
         {
-            return (200, await hub.PublishAsync(ev.Topics, ev.Event, ev.IsPrivate).ConfigureAwait(false));
+            return (200, await hub.PublishInlineAsync(ev.Topics, ev.Event, ev.IsPrivate).ConfigureAwait(false));
         }
         catch (TopicLimitException ex)
         {

@@ -37,6 +37,7 @@ public sealed class Hub : IEventLogSink
     private int _subscriberCount;                                                     // guarded by _lock
     private string? _lastId;                                                          // guarded by _lock
     private long _ephemeral;                                                          // guarded by _lock
+    private DueWriters _applied = DueWriters.Held();                                  // guarded by _lock: due from applied log events
 
     /// <summary>
     /// A hub is normally made by its <see cref="Server"/>. An embedding program may make its own and hand it to
@@ -177,6 +178,19 @@ public sealed class Hub : IEventLogSink
     /// <exception cref="EventLogUnavailableException">The log could not take the event; nothing was published.</exception>
     public async ValueTask<string> PublishAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default)
     {
+        string id = await PublishInlineAsync(topics, ev, isPrivate, cancellationToken).ConfigureAwait(false);
+        if (_log is not null)
+        {
+            // A log may complete an append on its own thread (see IEventLog): the caller's code goes on elsewhere.
+            await Task.Yield();
+        }
+
+        return id;
+    }
+
+    /// <summary>As <see cref="PublishAsync"/>, for the server's own publishers, which may go on on the log's thread (they never block).</summary>
+    internal async ValueTask<string> PublishInlineAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default)
+    {
         Validate(topics, ev);
         if (_log is null)
         {
@@ -245,7 +259,8 @@ public sealed class Hub : IEventLogSink
                 _lastId = id;
             }
 
-            fanout = FanOut(sequence, id, ev, topics, isPrivate, keeping, ephemeral);
+            fanout = FanOut(sequence, id, ev, topics, isPrivate, keeping, ephemeral, new DueWriters());
+            fanout.Due.Dispatch();
         }
 
         ReportCuts(fanout.Cut);
@@ -264,18 +279,30 @@ public sealed class Hub : IEventLogSink
             string id = logged.Event.Id ?? _ids.Format(logged.Sequence);
             _lastId = id;
             bool keeping = Limits.ReplayCount > 0 && _topics.HasRoomFor(logged.Topics);
-            fanout = FanOut(logged.Sequence, id, logged.Event, logged.Topics, logged.IsPrivate, keeping, ephemeral: false);
+            fanout = FanOut(logged.Sequence, id, logged.Event, logged.Topics, logged.IsPrivate, keeping, ephemeral: false, _applied);
+            _applied = fanout.Due;
         }
 
         ReportCuts(fanout.Cut);
     }
 
+    // After a batch of Apply calls, once its publishers have their answers: the sending starts only now, so the
+    // publishers' continuations (the next request of a keep-alive publisher) run ahead of it, and the next events
+    // queue behind this batch's frames, to leave with them in one write.
+    void IEventLogSink.Release()
+    {
+        lock (_lock)
+        {
+            _applied.Dispatch();
+        }
+    }
+
     // Encodes the event once, keeps it in its topics' rings, and queues it for every subscriber its topics or
     // selectors reach.
-    private Fanout FanOut(long sequence, string id, SseEvent ev, IReadOnlyList<string> topics, bool isPrivate, bool keeping, bool ephemeral)
+    private Fanout FanOut(long sequence, string id, SseEvent ev, IReadOnlyList<string> topics, bool isPrivate, bool keeping, bool ephemeral, DueWriters due)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var fanout = new Fanout(SseFrames.Encode(ev, id), sequence, topics, isPrivate);
+        var fanout = new Fanout(SseFrames.Encode(ev, id), sequence, topics, isPrivate, due);
         string[]? privateTopics = isPrivate ? [.. topics] : null;
         foreach (var name in topics)
         {
@@ -326,7 +353,6 @@ public sealed class Hub : IEventLogSink
             }
         }
 
-        fanout.Due.Dispatch();
         Counters.Published(fanout.Deliveries);
         return fanout;
     }
@@ -345,10 +371,10 @@ public sealed class Hub : IEventLogSink
 
     // One event on its way to subscribers: each is offered it once (several topics or selectors may lead to the same
     // one), and a private update only to a subscriber whose grant allows one of its topics.
-    private struct Fanout(byte[] frame, long sequence, IReadOnlyList<string> topics, bool isPrivate)
+    private struct Fanout(byte[] frame, long sequence, IReadOnlyList<string> topics, bool isPrivate, DueWriters due)
     {
         public readonly byte[] Frame = frame;
-        public DueWriters Due = new();
+        public DueWriters Due = due;
         public long Deliveries;
         public List<Subscriber>? Cut;
 

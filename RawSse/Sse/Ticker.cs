@@ -30,7 +30,7 @@ internal sealed class Ticker(Hub hub, TimeSpan interval)
                 // Behind a log the position is known only once committed: the tick carries its time, and its id is its position.
                 try
                 {
-                    await hub.PublishAsync([Hub.DefaultTopic], new SseEvent(
+                    await hub.PublishInlineAsync([Hub.DefaultTopic], new SseEvent(
                         data: string.Create(CultureInfo.InvariantCulture, $$"""{"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
                         type: EventType), cancellationToken: cancellationToken).ConfigureAwait(false);
                 }

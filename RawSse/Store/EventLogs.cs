@@ -12,10 +12,10 @@ internal static class EventLogs
 
     /// <summary>Opens the log <paramref name="spec"/> names, or null for none.</summary>
     /// <exception cref="EventLogUnavailableException">The store cannot be opened (the path cannot be created or written).</exception>
-    public static IEventLog? Open(string? spec, LogRetention retention, ILogger log) => spec switch
+    public static IEventLog? Open(string? spec, LogRetention retention, ILogger log, bool synchronousFull = false) => spec switch
     {
         null or "" => null,
         "memory" => new MemoryEventLog(retention),
-        _ => SqliteEventLog.Open(Path.GetFullPath(spec[SqlitePrefix.Length..]), retention, log),
+        _ => SqliteEventLog.Open(Path.GetFullPath(spec[SqlitePrefix.Length..]), retention, log, synchronousFull),
     };
 }

@@ -12,7 +12,9 @@ namespace RawSse.Store;
 /// <b>Appends</b> (<see cref="AppendAsync"/>) complete once the events are durable for this engine (committed for
 /// SQLite, acknowledged for JetStream, simply stored in memory). Concurrent appends are serialised: the log decides
 /// their order, and each gets positions after every append that completed before it began. An append that fails
-/// throws <see cref="EventLogUnavailableException"/> and appended nothing.
+/// throws <see cref="EventLogUnavailableException"/> and appended nothing. An append may complete on the log's own
+/// thread, running its continuation there: a caller must not block that thread (no synchronous wait on another
+/// append from such a continuation).
 /// </para>
 /// <para>
 /// <b>Visibility.</b> The log hands every committed event to its <see cref="IEventLogSink"/> exactly once, in log

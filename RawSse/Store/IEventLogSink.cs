@@ -3,5 +3,12 @@ namespace RawSse.Store;
 /// <summary>What a log hands its committed events to (the hub): each exactly once, in log order.</summary>
 public interface IEventLogSink
 {
+    /// <summary>Takes a committed event (the hub queues it for its subscribers).</summary>
     void Apply(LoggedEvent logged);
+
+    /// <summary>
+    /// Called after a batch of <see cref="Apply"/> calls, once the appends that made them have completed: the sink
+    /// may now start the work they queued (the hub sends), behind the appenders' continuations.
+    /// </summary>
+    void Release();
 }

@@ -68,6 +68,7 @@ public sealed class MemoryEventLog(LogRetention retention) : IEventLog
                 _sink?.Apply(slot.Event); // in log order: the lock orders appends
             }
 
+            _sink?.Release();
             return ValueTask.FromResult(first);
         }
     }

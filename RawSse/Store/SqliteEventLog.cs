@@ -26,8 +26,11 @@ namespace RawSse.Store;
 /// synchronous setting" (the bytes are in the operating system's page cache), so a kill -9 loses nothing committed
 /// either way. Group commit makes FULL cost one fsync per batch, not per event. Measured with 8 concurrent appenders
 /// of 100-byte events on a 2-core VM (where an fsync takes about 0.2 ms), FULL took 21,000 to 28,000 events/s and
-/// NORMAL 42,000 to 61,000 (the lower figures with every topic at its count limit, so retention runs all along): both
-/// far above what the hub publishes, so the default is FULL (<see cref="SqliteEventLogOptions.SynchronousFull"/>).
+/// NORMAL 42,000 to 61,000 (the lower figures with every topic at its count limit, so retention runs all along).
+/// Through the whole server (HTTP, the hub, 16 keep-alive publishers on one core) FULL took 17,000 to 18,000
+/// events/s and NORMAL 20,000 to 24,000, so the default is NORMAL (a kill -9 loses nothing acknowledged; a power loss
+/// may take back the last commits), and <c>--store-sync full</c> (<see cref="SqliteEventLogOptions.SynchronousFull"/>)
+/// buys durability across power loss for that throughput.
 /// </para>
 /// <para>
 /// <b>Reads</b> run on their own pooled connections and, under WAL, neither block the writer nor wait for it; a read
@@ -122,8 +125,9 @@ public sealed class SqliteEventLog : IEventLog
     /// gets a new epoch, an existing one keeps its epoch, events and head.
     /// </summary>
     /// <exception cref="EventLogUnavailableException">The folder or the file cannot be created, opened or written; the message names the path and the reason.</exception>
-    public static SqliteEventLog Open(string path, LogRetention retention, ILogger? log = null) =>
-        Open(path, retention, SqliteEventLogOptions.Default, log);
+    /// <param name="synchronousFull">Every commit fsyncs the WAL (durable across power loss); the default, NORMAL, is durable across process crashes.</param>
+    public static SqliteEventLog Open(string path, LogRetention retention, ILogger? log = null, bool synchronousFull = false) =>
+        Open(path, retention, SqliteEventLogOptions.Default with { SynchronousFull = synchronousFull }, log);
 
     internal static SqliteEventLog Open(string path, LogRetention retention, SqliteEventLogOptions options, ILogger? log = null)
     {
@@ -510,6 +514,16 @@ public sealed class SqliteEventLog : IEventLog
             append.TrySetResult(append.First);
         }
 
+        // The appenders' continuations are queued now; the sink's sending goes behind them.
+        try
+        {
+            sink?.Release();
+        }
+        catch (Exception ex)
+        {
+            _log.LogError(ex, "event log {Path}: the sink failed to release a batch", _path);
+        }
+
         _batch.Clear();
         if (_trimDue)
         {
@@ -637,7 +651,11 @@ public sealed class SqliteEventLog : IEventLog
         _roundWaiters.Clear();
     }
 
-    private sealed class PendingAppend(IReadOnlyList<NewEvent> events) : TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously)
+    // Continuations run on the writer thread, right after the commit (see IEventLog: "may complete on the log's own
+    // thread"): a keep-alive publisher's next request is read and queued before the batch's sending starts, with no
+    // thread switch, which on a saturated core is most of an append's cost. The hub never lets an embedding
+    // program's code continue there.
+    private sealed class PendingAppend(IReadOnlyList<NewEvent> events) : TaskCompletionSource<long>(TaskCreationOptions.None)
     {
         public IReadOnlyList<NewEvent> Events { get; } = events;
 

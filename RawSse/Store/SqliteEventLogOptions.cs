@@ -18,7 +18,7 @@ internal sealed record SqliteEventLogOptions
     /// <c>PRAGMA synchronous=FULL</c> (true: every commit fsyncs the WAL) or <c>NORMAL</c> (false); see the class
     /// comment of <see cref="SqliteEventLog"/> for what each means.
     /// </summary>
-    public bool SynchronousFull { get; init; } = true;
+    public bool SynchronousFull { get; init; }
 
     /// <summary>Appends waiting for the writer beyond which <see cref="SqliteEventLog.AppendAsync"/> refuses at once.</summary>
     public int MaxPendingAppends { get; init; } = 64 * 1024;
