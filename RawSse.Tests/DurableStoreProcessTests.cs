@@ -28,6 +28,7 @@ public sealed class DurableStoreProcessTests
         var acked = new List<(int Client, int N, string Id)>();
         using (var first = ProcessTests.StartServer(args))
         {
+            using var killFirst = new ProcessKiller(first); // a failed assertion must not leave the server running
             int port = await ProcessTests.ReadListeningPortAsync(first);
             using var stop = new CancellationTokenSource();
             var publishers = Enumerable.Range(0, Publishers).Select(c => PublishUntilFailureAsync(port, c, acked, stop.Token)).ToList();
@@ -87,6 +88,17 @@ public sealed class DurableStoreProcessTests
             }
 
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private sealed class ProcessKiller(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
         }
     }
 

@@ -176,20 +176,14 @@ public sealed class Hub : IEventLogSink
     /// completes at once.
     /// </summary>
     /// <exception cref="EventLogUnavailableException">The log could not take the event; nothing was published.</exception>
-    public async ValueTask<string> PublishAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default)
-    {
-        string id = await PublishInlineAsync(topics, ev, isPrivate, cancellationToken).ConfigureAwait(false);
-        if (_log is not null)
-        {
-            // A log may complete an append on its own thread (see IEventLog): the caller's code goes on elsewhere.
-            await Task.Yield();
-        }
-
-        return id;
-    }
+    public ValueTask<string> PublishAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default) =>
+        PublishCoreAsync(topics, ev, isPrivate, inline: false, cancellationToken);
 
     /// <summary>As <see cref="PublishAsync"/>, for the server's own publishers, which may go on on the log's thread (they never block).</summary>
-    internal async ValueTask<string> PublishInlineAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default)
+    internal ValueTask<string> PublishInlineAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false) =>
+        PublishCoreAsync(topics, ev, isPrivate, inline: true, CancellationToken.None);
+
+    private async ValueTask<string> PublishCoreAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate, bool inline, CancellationToken cancellationToken)
     {
         Validate(topics, ev);
         if (_log is null)
@@ -206,7 +200,8 @@ public sealed class Hub : IEventLogSink
             }
         }
 
-        long sequence = await _log.AppendAsync([new NewEvent(distinct, ev, isPrivate)], cancellationToken).ConfigureAwait(false);
+        NewEvent[] appended = [new NewEvent(distinct, ev, isPrivate)];
+        long sequence = await (inline ? _log.AppendInlineAsync(appended) : _log.AppendAsync(appended, cancellationToken)).ConfigureAwait(false);
         return ev.Id ?? _ids.Format(sequence);
     }
 

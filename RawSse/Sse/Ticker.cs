@@ -32,7 +32,7 @@ internal sealed class Ticker(Hub hub, TimeSpan interval)
                 {
                     await hub.PublishInlineAsync([Hub.DefaultTopic], new SseEvent(
                         data: string.Create(CultureInfo.InvariantCulture, $$"""{"time":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ}}"}"""),
-                        type: EventType), cancellationToken: cancellationToken).ConfigureAwait(false);
+                        type: EventType)).ConfigureAwait(false);
                 }
                 catch (EventLogUnavailableException)
                 {

@@ -12,9 +12,7 @@ namespace RawSse.Store;
 /// <b>Appends</b> (<see cref="AppendAsync"/>) complete once the events are durable for this engine (committed for
 /// SQLite, acknowledged for JetStream, simply stored in memory). Concurrent appends are serialised: the log decides
 /// their order, and each gets positions after every append that completed before it began. An append that fails
-/// throws <see cref="EventLogUnavailableException"/> and appended nothing. An append may complete on the log's own
-/// thread, running its continuation there: a caller must not block that thread (no synchronous wait on another
-/// append from such a continuation).
+/// throws <see cref="EventLogUnavailableException"/> and appended nothing.
 /// </para>
 /// <para>
 /// <b>Visibility.</b> The log hands every committed event to its <see cref="IEventLogSink"/> exactly once, in log
@@ -44,6 +42,12 @@ public interface IEventLog : IAsyncDisposable
     /// <summary>Appends <paramref name="events"/> in order; returns the position of the first, once all are durable.</summary>
     /// <exception cref="EventLogUnavailableException">The store could not take them (disk full, locked, closed); nothing was appended.</exception>
     ValueTask<long> AppendAsync(IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="AppendAsync"/>, for a caller whose continuation never blocks (the server's own publishers): an
+    /// engine may complete it on its own thread, so the caller's next append is queued before anything else runs.
+    /// </summary>
+    ValueTask<long> AppendInlineAsync(IReadOnlyList<NewEvent> events) => AppendAsync(events);
 
     /// <summary>
     /// The kept events after position <paramref name="after"/> that name any of <paramref name="topics"/> (null: every

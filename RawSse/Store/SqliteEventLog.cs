@@ -171,7 +171,13 @@ public sealed class SqliteEventLog : IEventLog
 
     public void Attach(IEventLogSink sink) => Volatile.Write(ref _sink, sink);
 
-    public ValueTask<long> AppendAsync(IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default)
+    public ValueTask<long> AppendAsync(IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default) =>
+        Append(events, inline: false, cancellationToken);
+
+    /// <summary>As <see cref="AppendAsync"/>, completed on the writer thread (see <see cref="IEventLog.AppendInlineAsync"/>).</summary>
+    public ValueTask<long> AppendInlineAsync(IReadOnlyList<NewEvent> events) => Append(events, inline: true, CancellationToken.None);
+
+    private ValueTask<long> Append(IReadOnlyList<NewEvent> events, bool inline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         ValidateTopics(events);
@@ -181,7 +187,7 @@ public sealed class SqliteEventLog : IEventLog
             return ValueTask.FromResult(Head + 1);
         }
 
-        var pending = new PendingAppend(events);
+        var pending = new PendingAppend(events, inline);
         lock (_queueLock)
         {
             if (_stopping)
@@ -651,11 +657,11 @@ public sealed class SqliteEventLog : IEventLog
         _roundWaiters.Clear();
     }
 
-    // Continuations run on the writer thread, right after the commit (see IEventLog: "may complete on the log's own
-    // thread"): a keep-alive publisher's next request is read and queued before the batch's sending starts, with no
-    // thread switch, which on a saturated core is most of an append's cost. The hub never lets an embedding
-    // program's code continue there.
-    private sealed class PendingAppend(IReadOnlyList<NewEvent> events) : TaskCompletionSource<long>(TaskCreationOptions.None)
+    // An inline append's continuation runs on the writer thread, right after the commit: a keep-alive publisher's next
+    // request is read and queued before the batch's sending starts, with no thread switch, which on a saturated core is
+    // most of an append's cost. Any other append's continuation goes to the thread pool.
+    private sealed class PendingAppend(IReadOnlyList<NewEvent> events, bool inline)
+        : TaskCompletionSource<long>(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public IReadOnlyList<NewEvent> Events { get; } = events;
 
