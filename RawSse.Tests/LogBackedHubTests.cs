@@ -172,6 +172,34 @@ public sealed class LogBackedHubTests
     }
 
     [Test]
+    public async Task Resume_FromTheLogOverItsByteBudget_Reset()
+    {
+        // Arrange: frames read from the log are this stream's own copies, so a resume holds at most four queues' worth.
+        var log = new MemoryEventLog();
+        var first = new Hub(HubLimits.Default, log);
+        string data = new('x', 5000);
+        var ids = new List<string>();
+        for (int i = 1; i <= 12; i++)
+        {
+            ids.Add(await first.PublishAsync(["t"], new SseEvent(data)));
+        }
+
+        var hub = new Hub(HubLimits.Default, log);
+
+        // Act: 8 KiB queues, so 32 KiB of replay: the last five events (25 KB) fit, all twelve (60 KB) do not.
+        var tooMuch = await JoinAsync(hub, ["t"], "earliest", queueBytes: 8 * 1024);
+        var fits = await JoinAsync(hub, ["t"], ids[6], queueBytes: 8 * 1024);
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+
+        // Assert
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await tooMuch.EventsUntilSentinelAsync(Deadline)).Select(e => e.EventType), Is.EqualTo(new[] { Hub.ResetType }));
+            Assert.That(await fits.IdsUntilSentinelAsync(Deadline), Is.EqualTo(ids.Skip(7).ToList()));
+        });
+    }
+
+    [Test]
     public async Task Resume_IdOfAnotherLog_Reset()
     {
         // Arrange: another log's id names no position of this one, even with the same sequence.
@@ -189,10 +217,11 @@ public sealed class LogBackedHubTests
         Assert.That((await sink.EventsUntilSentinelAsync(Deadline)).Select(e => e.EventType), Is.EqualTo(new[] { Hub.ResetType }));
     }
 
-    private static async Task<RecordingStreamSink> JoinAsync(Hub hub, string[] topics, string? lastEventId, TokenClaims? claims = null, string[]? patterns = null)
+    private static async Task<RecordingStreamSink> JoinAsync(Hub hub, string[] topics, string? lastEventId, TokenClaims? claims = null, string[]? patterns = null,
+        long queueBytes = 1 << 20)
     {
         var sink = new RecordingStreamSink(Sentinel);
-        var subscriber = new Subscriber(sink, topics, new SubscriberLimits(4096, 1 << 20, SlowConsumerPolicy.Disconnect), hub)
+        var subscriber = new Subscriber(sink, topics, new SubscriberLimits(4096, queueBytes, SlowConsumerPolicy.Disconnect), hub)
         {
             Claims = claims,
             Patterns = patterns is null ? [] : [.. patterns.Select(TopicSelector.Parse)],

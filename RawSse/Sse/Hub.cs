@@ -228,8 +228,12 @@ public sealed class Hub : IEventLogSink
         }
     }
 
-    /// <summary>Publishes an event built from the sequence number it is given (the ticker puts it in its data).</summary>
-    internal string Publish(string topic, Func<long, SseEvent> build) => PublishCore([topic], build);
+    /// <summary>
+    /// Publishes an event built from the sequence number it is given (the ticker puts it in its data). Without a log
+    /// only: behind a log the position is the log's, known once committed.
+    /// </summary>
+    internal string Publish(string topic, Func<long, SseEvent> build) =>
+        _log is null ? PublishCore([topic], build) : throw new InvalidOperationException("a hub behind a log publishes through PublishAsync");
 
     // Without a log: the hub orders events itself. An ephemeral event (the hub's own subscription events) goes to live
     // subscribers only: it takes no position (a negative sequence keeps it apart from every event's), makes no topic and

@@ -9,21 +9,30 @@ namespace RawSse.Sse;
 /// <see cref="Through"/>, the position the read is complete through. The hub then adds what its rings hold after that
 /// position (or reads again, from there, when they do not reach back so far). A reset when the id names no position
 /// of this log (another epoch, an unknown or ambiguous id, a position past the head) or when retention removed
-/// events after it; at most <see cref="MaxEvents"/> events come from the log (more: a reset).
+/// events after it. Unlike the rings' frames, which every subscriber shares, these are encoded for this stream alone,
+/// so one resume may hold at most <see cref="MaxEvents"/> events and <see cref="QueuesPerResume"/> times the stream's
+/// queue bytes of them (more: a reset): whoever opens resumes, each costs at most that until it is sent.
 /// </summary>
 internal sealed class LogReplay
 {
     /// <summary>Events one resume may read from the log.</summary>
     public const int MaxEvents = 10_000;
 
+    /// <summary>The frames one resume may hold, in multiples of its stream's <c>--queue-bytes</c> (4 MiB at the defaults).</summary>
+    public const int QueuesPerResume = 4;
+
     /// <summary>Reads before giving up on rings that keep moving past them.</summary>
     public const int MaxReads = 3;
 
     public static readonly LogReplay Reset = new([], 0, isReset: true);
 
-    private LogReplay(List<(long Sequence, byte[] Frame)> frames, long through, bool isReset = false)
+    /// <summary>The bytes of <see cref="Frames"/>.</summary>
+    public long Bytes { get; }
+
+    private LogReplay(List<(long Sequence, byte[] Frame)> frames, long through, long bytes = 0, bool isReset = false)
     {
         Frames = frames;
+        Bytes = bytes;
         Through = through;
         IsReset = isReset;
     }
@@ -76,17 +85,26 @@ internal sealed class LogReplay
         }
 
         var frames = previous?.Frames ?? [];
+        long bytes = previous?.Bytes ?? 0;
+        long maxBytes = QueuesPerResume * subscriber.Limits.MaxQueuedBytes;
         long through = Math.Max(head, after);
         foreach (var logged in read.Events)
         {
             through = Math.Max(through, logged.Sequence);
             if (Routes(subscriber, logged) && Allows(subscriber, logged))
             {
-                frames.Add((logged.Sequence, SseFrames.Encode(logged.Event, logged.Event.Id ?? ids.Format(logged.Sequence))));
+                var frame = SseFrames.Encode(logged.Event, logged.Event.Id ?? ids.Format(logged.Sequence));
+                bytes += frame.Length;
+                if (bytes > maxBytes)
+                {
+                    return Reset;
+                }
+
+                frames.Add((logged.Sequence, frame));
             }
         }
 
-        return new LogReplay(frames, through);
+        return new LogReplay(frames, through, bytes);
     }
 
     private static bool Routes(Subscriber subscriber, LoggedEvent logged)

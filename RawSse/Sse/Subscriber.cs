@@ -94,6 +94,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     /// <summary>Whether the hub holds this subscriber; guarded by the hub's lock.</summary>
     internal bool Subscribed { get; set; }
 
+    /// <summary>The queue's limits (a resume from the log holds at most a few queues' worth of frames).</summary>
+    internal SubscriberLimits Limits => _limits;
+
     public long LastWriteAt => Volatile.Read(ref _lastWriteAt);
 
     /// <summary>
