@@ -10,6 +10,7 @@ namespace RawSse.Tests;
 /// </summary>
 [TestFixture("memory")]
 [TestFixture("sqlite")]
+[TestFixture("nats")]
 public sealed class EventLogContractTests(string engine)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
@@ -243,13 +244,15 @@ public sealed class EventLogContractTests(string engine)
 
         // Assert
         await AssertTrimmedAsync(log, ["a"], kept: [3, 4, 5], floor: 2);
-        await AssertTrimmedAsync(log, ["b"], kept: [6], floor: 0);
+        // A shared stream knows its first kept sequence, not which topic the events before it were in (NatsEventLog).
+        await AssertTrimmedAsync(log, ["b"], kept: [6], floor: engine == "nats" ? 2 : 0);
         Assert.That(await log.FindIdAsync("id1"), Is.Empty, "a trimmed event's id is no longer found");
     }
 
     [Test]
     public async Task TrimAsync_PerTopicBytes_OldestGoneAndFloorSaysSo()
     {
+        NotFor("nats", "JetStream has no per-subject byte limit (NatsEventLog: per-topic retention is a count)");
         // Arrange
         long size = LogRetention.SizeOf(Event("a", "1"));
         var log = _stores.Create(new LogRetention(PerTopicBytes: 3 * size));
@@ -268,6 +271,7 @@ public sealed class EventLogContractTests(string engine)
     [Test]
     public async Task TrimAsync_TotalBytes_OldestGoneFromEveryTopic()
     {
+        NotFor("nats", "JetStream counts MaxBytes in its own stored bytes; NatsEventLogTests checks the stream's byte limit");
         // Arrange
         long size = LogRetention.SizeOf(Event("a", "1"));
         var log = _stores.Create(new LogRetention(TotalBytes: 3 * size));
@@ -326,6 +330,7 @@ public sealed class EventLogContractTests(string engine)
     [Test]
     public async Task TrimAsync_EventOnTwoTopicsTrimmedFromOne_StillReadThroughTheOther()
     {
+        NotFor("nats", "a JetStream message has one subject: an event on several topics counts against the stream's multi-topic subject, not each topic (NatsEventLog)");
         // Arrange
         var log = _stores.Create(new LogRetention(PerTopicCount: 2));
         await log.AppendAsync([Event(["a", "b"], "1", id: "one")]);
@@ -355,6 +360,7 @@ public sealed class EventLogContractTests(string engine)
     [Test]
     public async Task TrimAsync_EventOnTwoTopicsTrimmedFromBoth_Gone()
     {
+        NotFor("nats", "a JetStream message has one subject: an event on several topics counts against the stream's multi-topic subject, not each topic (NatsEventLog)");
         // Arrange
         var log = _stores.Create(new LogRetention(PerTopicCount: 1));
         await log.AppendAsync([Event(["a", "b"], "1")]);
@@ -460,6 +466,15 @@ public sealed class EventLogContractTests(string engine)
 
     // What a read after 0 and a read after the floor say once retention ran: the kept events, incomplete from before
     // the floor and complete from it.
+    // An engine that cannot keep one part of the contract says so, and the test says which and why.
+    private void NotFor(string skipped, string why)
+    {
+        if (engine == skipped)
+        {
+            Assert.Ignore(why);
+        }
+    }
+
     private static async Task AssertTrimmedAsync(IEventLog log, string[]? topics, long[] kept, long floor)
     {
         string which = topics is null ? "every topic" : string.Join(",", topics);

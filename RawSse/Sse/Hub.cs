@@ -273,7 +273,14 @@ public sealed class Hub : IEventLogSink
         Fanout fanout;
         lock (_lock)
         {
-            Debug.Assert(logged.Sequence == _sequence + 1, "the log hands over its events in order, with no gap");
+            Debug.Assert(logged.Sequence > _sequence, "the log hands over its events in order");
+            if (logged.Sequence > _sequence + 1)
+            {
+                // Positions this hub never saw (trimmed before a shared log's follower read them, or not events): a
+                // resume from before them is the log's to answer.
+                _topics.Forget(logged.Sequence - 1);
+            }
+
             _sequence = logged.Sequence;
             string id = logged.Event.Id ?? _ids.Format(logged.Sequence);
             _lastId = id;

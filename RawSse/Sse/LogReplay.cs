@@ -59,7 +59,7 @@ internal sealed class LogReplay
         }
         else if (ids.TryParse(lastEventId, out long position))
         {
-            if (position > log.Head)
+            if (position > log.Head && !await log.CatchUpAsync(position).ConfigureAwait(false))
             {
                 return Reset;
             }

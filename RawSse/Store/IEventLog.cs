@@ -59,6 +59,13 @@ public interface IEventLog : IAsyncDisposable
     /// <summary>The positions of the kept events whose publisher-given id is <paramref name="id"/>, newest first, at most two.</summary>
     ValueTask<IReadOnlyList<long>> FindIdAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// True once <paramref name="position"/> is at or below <see cref="Head"/>. A log other nodes append to may hold a
+    /// position this node has not applied yet (a client resuming with an id another node gave it): such a log waits a
+    /// little for its follower, and answers false for a position the store has not reached.
+    /// </summary>
+    ValueTask<bool> CatchUpAsync(long position, CancellationToken cancellationToken = default) => ValueTask.FromResult(position <= Head);
+
     /// <summary>Removes what the retention limits no longer allow; appends may go on meanwhile.</summary>
     ValueTask TrimAsync(CancellationToken cancellationToken = default);
 }
