@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace RawSse.Tests;
+
+/// <summary>
+/// One RawSse process of a test cluster: the executable with <c>--store</c> on a shared JetStream stream, on a port of
+/// its own. <see cref="Kill"/> is SIGKILL; disposing kills it too, so a failed assertion leaves nothing running.
+/// </summary>
+internal sealed class ClusterNode : IDisposable
+{
+    private readonly Process _process;
+
+    private ClusterNode(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<ClusterNode> StartAsync(string store, params string[] extra)
+    {
+        string[] args = ["--port", "0", "--interval", "0", "--log-level", "Warning", "--root", RepoPaths.Public, "--store", store, .. extra];
+        var process = ProcessTests.StartServer(args);
+        try
+        {
+            _ = process.StandardError.ReadToEndAsync(); // never let a full pipe block the node
+            int port = await ProcessTests.ReadListeningPortAsync(process);
+            return new ClusterNode(process, port);
+        }
+        catch
+        {
+            process.Kill();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    public static async Task<ClusterNode[]> StartManyAsync(int count, string store, params string[] extra) =>
+        await Task.WhenAll(Enumerable.Range(0, count).Select(_ => StartAsync(store, extra)));
+
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+}
