@@ -128,6 +128,25 @@ public sealed class NatsEventLogTests
     }
 
     [Test]
+    public async Task CatchUpAsync_PositionAnotherNodeAppended_TrueOnceApplied_BeyondTheStream_False()
+    {
+        // Arrange
+        string stream = NatsServer.NewStreamName();
+        var a = _stores.OpenNats(stream);
+        var b = _stores.OpenNats(stream);
+        long position = await b.AppendAsync([Event("t", "from b")]);
+
+        // Act
+        bool reached = await a.CatchUpAsync(position);
+        bool beyond = await a.CatchUpAsync(position + 1);
+
+        // Assert
+        Assert.That(reached, Is.True);
+        Assert.That(a.Head, Is.GreaterThanOrEqualTo(position), "true means applied here");
+        Assert.That(beyond, Is.False, "a position the stream never had is not waited for");
+    }
+
+    [Test]
     public async Task StreamByteLimit_OldestGone_ReadFromBeforeTheFirstKeptIsIncomplete()
     {
         // Arrange: room for a few hundred events of 1 KiB

@@ -41,8 +41,9 @@ namespace RawSse.Store;
 /// </para>
 /// <para>
 /// <b>Ids.</b> JetStream cannot search payloads: <see cref="FindIdAsync"/> looks publisher-given ids up among the
-/// newest <see cref="MaxIndexedIds"/> this node applied since it opened the log, and checks the stream still holds
-/// them.
+/// newest <see cref="MaxIndexedIds"/> (and <see cref="MaxIndexedIdChars"/>) this node applied since it opened the
+/// log, and checks the stream still holds them: an id published before the node started is not found (the resume is a
+/// reset), while the hub's own <c>&lt;epoch&gt;-&lt;sequence&gt;</c> ids resume on every node.
 /// </para>
 /// </summary>
 public sealed class NatsEventLog : IEventLog, IEventLogStatus
@@ -50,8 +51,11 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     /// <summary>How long an append waits for JetStream's acknowledgement before it fails.</summary>
     public static readonly TimeSpan AppendTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Publisher-given ids remembered for <see cref="FindIdAsync"/>.</summary>
+    /// <summary>Publisher-given ids remembered for <see cref="FindIdAsync"/>: at most this many...</summary>
     public const int MaxIndexedIds = 65_536;
+
+    /// <summary>...and at most this many characters of them (8 MiB of strings), the oldest forgotten first.</summary>
+    public const long MaxIndexedIdChars = 4L << 20;
 
     private const int MaxConcurrentReads = 8;
     private const int ReadChunk = 1000;
@@ -90,6 +94,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private long _readyTarget = long.MaxValue; // Volatile: the stream's last position one poll ago; caught up once applied
     private long _lastPolled = long.MaxValue;  // watcher only
     private long _msgIds;
+    private long _indexedChars;   // guarded by _lock
     private long _opens;
     private long _reconnects;
     private volatile bool _replaced;
@@ -203,7 +208,20 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
 
         if (position > Volatile.Read(ref _storeHead))
         {
-            return false; // not a position the stream has reached, as far as this node knows
+            try
+            {
+                var state = (await _js.GetStreamAsync(_address.Stream, cancellationToken: cancellationToken).ConfigureAwait(false)).Info.State;
+                RaiseStoreHead((long)state.LastSeq);
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException)
+            {
+                return false;
+            }
+
+            if (position > Volatile.Read(ref _storeHead))
+            {
+                return false; // a position the stream has not reached: not one of its events
+            }
         }
 
         return await AppliedAsync(position, s_applyWait).ConfigureAwait(false);
@@ -548,9 +566,11 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
 
             seen.Add(sequence);
             _idOrder.Enqueue((id, sequence));
-            if (_idOrder.Count > MaxIndexedIds)
+            _indexedChars += id.Length;
+            while (_idOrder.Count > MaxIndexedIds || _indexedChars > MaxIndexedIdChars)
             {
                 var (oldId, _) = _idOrder.Dequeue();
+                _indexedChars -= oldId.Length;
                 var list = _ids[oldId];
                 list.RemoveAt(0);
                 if (list.Count == 0)
