@@ -217,6 +217,30 @@ public sealed class LogBackedHubTests
         Assert.That((await sink.EventsUntilSentinelAsync(Deadline)).Select(e => e.EventType), Is.EqualTo(new[] { Hub.ResetType }));
     }
 
+    [Test]
+    public async Task Resume_IdAheadOfThisNode_WaitsForItToCatchUpThenServesWhatCameAfter()
+    {
+        // Arrange: another node put five events in the shared store; this one has applied none of them yet
+        var log = new HeldBackEventLog();
+        var hub = new Hub(HubLimits.Default, log);
+        for (int i = 1; i <= 5; i++)
+        {
+            await log.AppendAsync([new NewEvent(["t"], new SseEvent($"e{i}"))]);
+        }
+
+        // Act: a client that saw event 3 on the other node comes here
+        var joining = JoinAsync(hub, ["t"], lastEventId: $"{log.Epoch}-3");
+        bool waiting = await Polling.UntilAsync(() => log.Waiting > 0, Deadline);
+        log.ApplyAll();
+        var sink = await joining.WaitAsync(Deadline);
+        await hub.PublishAsync(["t"], new SseEvent(Sentinel));
+        log.ApplyAll();
+
+        // Assert
+        Assert.That(waiting, Is.True, "the resume waited for this node instead of answering reset");
+        Assert.That(await sink.IdsUntilSentinelAsync(Deadline), Is.EqualTo(new[] { $"{log.Epoch}-4", $"{log.Epoch}-5" }), "events 4 and 5, no reset");
+    }
+
     private static async Task<RecordingStreamSink> JoinAsync(Hub hub, string[] topics, string? lastEventId, TokenClaims? claims = null, string[]? patterns = null,
         long queueBytes = 1 << 20)
     {
