@@ -1,5 +1,6 @@
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using RawSse.Sse;
 using RawSse.Store;
 using static RawSse.Tests.EventLogContractTests;
 
@@ -186,10 +187,10 @@ public sealed class NatsEventLogTests
         await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
         var js = new NatsJSContext(nats);
 
-        // Act: someone else writes to the stream's subjects, among them an attempt to forge a reset
-        await js.PublishAsync($"{stream}.t.eA", "not json"u8.ToArray());
-        await js.PublishAsync($"{stream}.t.eA", """{"t":["a"],"d":"x","e":"reset"}"""u8.ToArray());
-        await js.PublishAsync($"{stream}.t.eA", """{"t":["a"],"d":"x","i":"a\nid: forged"}"""u8.ToArray());
+        // Act: someone else writes to the stream's subjects: not an envelope, a forged reset, a forged id with a line break
+        await js.PublishAsync($"{stream}.t.YQ", "not an event"u8.ToArray());
+        await js.PublishAsync($"{stream}.t.YQ", Envelope(topic: "a", id: null, type: "reset", data: "x"));
+        await js.PublishAsync($"{stream}.t.YQ", Envelope(topic: "a", id: "a\nid: forged", type: null, data: "x"));
         long real = await log.AppendAsync([Event("a", "real")]);
 
         // Assert
@@ -245,13 +246,102 @@ public sealed class NatsEventLogTests
         Assert.That(address, Is.EqualTo(new NatsStoreAddress(url, stream)));
     }
 
+    [TestCase("nats://alice:s%3Acret@host:4222", "alice", "s:cret", null)]
+    [TestCase("nats://t0ken@host:4222", null, null, "t0ken")]
+    public void TryParse_Credentials_UserAndPasswordOrToken(string spec, string? user, string? password, string? token)
+    {
+        Assert.That(NatsStoreAddress.TryParse(spec, out var address), Is.True);
+        Assert.That((address.User, address.Password, address.Token), Is.EqualTo((user, password, token)));
+        Assert.That(address.ToString(), Does.Not.Contain("s:cret").And.Not.Contain("t0ken"), "a credential never reaches a log line");
+    }
+
+    [Test]
+    public async Task Open_ServerRequiringAUser_WrongPasswordRefused_RightOneTaken()
+    {
+        // Arrange
+        await using var server = await NatsServer.StartNewAsync("authorization { user: rawsse, password: \"p4ss-word\" }");
+        NatsStoreAddress.TryParse($"nats://rawsse:wrong@127.0.0.1:{server.Port}", out var wrong);
+        NatsStoreAddress.TryParse($"nats://rawsse:p4ss-word@127.0.0.1:{server.Port}", out var right);
+
+        // Act
+        var refused = Assert.ThrowsAsync<EventLogUnavailableException>(async () => await NatsEventLog.OpenAsync(wrong, LogRetention.Default));
+        var log = _stores.Track(await NatsEventLog.OpenAsync(right, LogRetention.Default));
+        long position = await log.AppendAsync([Event("t", "1")]);
+
+        // Assert
+        Assert.That(refused!.Message, Does.Not.Contain("wrong"), "the password is not in the message");
+        Assert.That(position, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AppendAsync_LargerThanTheServersMaxPayload_EventTooLargeAndNothingAppended()
+    {
+        // Arrange
+        await using var server = await NatsServer.StartNewAsync("max_payload: 4096");
+        var log = await OpenAsync(server, NatsServer.NewStreamName());
+
+        // Act
+        var refused = Assert.ThrowsAsync<EventTooLargeException>(async () => await log.AppendAsync([Event("t", new string('x', 5000))]));
+        long next = await log.AppendAsync([Event("t", "small")]);
+
+        // Assert
+        Assert.That(refused!.Message, Does.Contain("max_payload is 4096"));
+        Assert.That(next, Is.EqualTo(1), "the refused event took no position");
+    }
+
     [TestCase("nats://")]
     [TestCase("nats://host:4222/a.b")]
     [TestCase("nats://host:4222/a/b")]
     [TestCase("nats://host:4222/s?x=1")]
-    [TestCase("nats://user:pw@host:4222")]
     [TestCase("http://host:4222")]
     public void TryParse_Invalid_False(string spec) => Assert.That(NatsStoreAddress.TryParse(spec, out _), Is.False);
+
+    [Test]
+    public void Envelope_EveryField_RoundTripsAndEveryCutIsRefused()
+    {
+        // Arrange: what JSON would escape or double, non-ASCII, line breaks, every optional field
+        var e = new NewEvent(["a.b *>", "é/{id}", "t"], new SseEvent("\"quoted\" \\ <&> ünïcode 🙂\r\nline two\n", type: "kind", id: "id-1", retry: 1500), IsPrivate: true);
+        byte[] payload = NatsEnvelope.Encode(e);
+        var time = DateTimeOffset.UnixEpoch;
+
+        // Act
+        var decoded = NatsEnvelope.Decode(payload, 7, time);
+        var cuts = Enumerable.Range(0, payload.Length).Select(n => NatsEnvelope.Decode(payload.AsSpan(0, n), 7, time)).ToList();
+
+        // Assert
+        Assert.That(decoded, Is.Not.Null);
+        Assert.That(decoded!.Topics, Is.EqualTo(e.Topics));
+        Assert.That((decoded.Event.Data, decoded.Event.Type, decoded.Event.Id, decoded.Event.Retry, decoded.IsPrivate, decoded.Sequence),
+            Is.EqualTo((e.Event.Data, "kind", "id-1", (int?)1500, true, 7L)));
+        Assert.That(payload.Length, Is.LessThan(System.Text.Encoding.UTF8.GetByteCount(e.Event.Data) + 40), "nothing escaped: data plus a few bytes");
+        int dataStart = payload.Length - System.Text.Encoding.UTF8.GetByteCount(e.Event.Data);
+        Assert.That(cuts.Take(dataStart), Has.All.Null, "a payload cut before its data is refused, never thrown on");
+    }
+
+    // A payload laid out as NatsEnvelope's (version 1, no flags), with fields SseEvent itself would refuse.
+    private static byte[] Envelope(string topic, string? id, string? type, string data)
+    {
+        var bytes = new List<byte> { 1, 0, 1 };
+        void Add(string? value, bool plusOne)
+        {
+            if (value is null)
+            {
+                bytes.Add(0);
+                return;
+            }
+
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(value);
+            bytes.Add((byte)(utf8.Length + (plusOne ? 1 : 0)));
+            bytes.AddRange(utf8);
+        }
+
+        Add(topic, plusOne: false);
+        Add(id, plusOne: true);
+        Add(type, plusOne: true);
+        bytes.Add(0); // no retry
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(data));
+        return [.. bytes];
+    }
 
     private async Task<NatsEventLog> OpenAsync(NatsServer server, string stream)
     {

@@ -17,10 +17,16 @@ internal sealed partial class NatsServer : IAsyncDisposable
     private static readonly Lazy<Task<NatsServer>> s_shared = new(() => StartNewAsync());
 
     private readonly string _storeDir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "rawsse-nats-" + Guid.NewGuid().ToString("N"))).FullName;
+    private readonly string? _config;
     private Process? _process;
 
-    private NatsServer()
+    private NatsServer(string? config)
     {
+        if (config is not null)
+        {
+            _config = Path.Combine(_storeDir, "nats.conf");
+            File.WriteAllText(_config, config);
+        }
     }
 
     /// <summary>The port clients connect to (fixed once the first start picked it).</summary>
@@ -42,9 +48,10 @@ internal sealed partial class NatsServer : IAsyncDisposable
         }
     }
 
-    public static async Task<NatsServer> StartNewAsync()
+    /// <param name="config">nats-server configuration text (e.g. <c>max_payload: 4096</c>), or none.</param>
+    public static async Task<NatsServer> StartNewAsync(string? config = null)
     {
-        var server = new NatsServer();
+        var server = new NatsServer(config);
         await server.StartAsync();
         return server;
     }
@@ -64,9 +71,15 @@ internal sealed partial class NatsServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "-js", "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-sd", _storeDir, "--http_port", "0" })
+        foreach (var arg in new[] { "-js", "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-sd", _storeDir })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (_config is not null)
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(_config);
         }
 
         Process process;

@@ -185,7 +185,7 @@ command.SetAction(async (result, _) =>
         (true, _) => "publish: JWT",
         (false, _) => "publish: bearer token or JWT",
     };
-    Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} ({publishing}; history: {(server.Hub.Log is { } log ? $"{options.Store}, epoch {log.Epoch}, head {log.Head}" : "in memory")}; Ctrl+C to stop)");
+    Console.WriteLine($"RawSse listening on http://{host}:{server.LocalEndPoint.Port}/ serving {server.Options.Root} ({publishing}; history: {(server.Hub.Log is { } log ? $"{RawSse.Store.EventLogs.Describe(options.Store)}, epoch {log.Epoch}, head {log.Head}" : "in memory")}; Ctrl+C to stop)");
 
     // Ctrl+C and SIGTERM both stop gracefully; the runtime's default handling is cancelled.
     var stop = new TaskCompletionSource();

@@ -35,6 +35,10 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
         {
             return (503, ex.Message + "\n");
         }
+        catch (EventTooLargeException ex)
+        {
+            return (413, ex.Message + "\n");
+        }
         catch (EventLogUnavailableException ex)
         {
             // The store failed (disk full, locked): nothing was published, every stream stays open, and the store

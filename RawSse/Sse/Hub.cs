@@ -176,6 +176,7 @@ public sealed class Hub : IEventLogSink
     /// completes at once.
     /// </summary>
     /// <exception cref="EventLogUnavailableException">The log could not take the event; nothing was published.</exception>
+    /// <exception cref="EventTooLargeException">The log cannot take an event this large; nothing was published.</exception>
     public ValueTask<string> PublishAsync(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, CancellationToken cancellationToken = default) =>
         PublishCoreAsync(topics, ev, isPrivate, inline: false, cancellationToken);
 

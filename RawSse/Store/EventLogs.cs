@@ -14,6 +14,9 @@ internal static class EventLogs
         spec is null or "" or "memory" || (spec.StartsWith(SqlitePrefix, StringComparison.Ordinal) && spec.Length > SqlitePrefix.Length)
         || NatsStoreAddress.TryParse(spec, out _);
 
+    /// <summary>The spec as a log line may show it: a NATS address without its credentials.</summary>
+    public static string? Describe(string? spec) => NatsStoreAddress.TryParse(spec, out var nats) ? nats.ToString() : spec;
+
     /// <summary>Opens the log <paramref name="spec"/> names, or null for none.</summary>
     /// <exception cref="EventLogUnavailableException">The store cannot be opened (the path cannot be created or written, no NATS server answered).</exception>
     public static IEventLog? Open(string? spec, LogRetention retention, ILogger log, bool synchronousFull = false) => spec switch

@@ -41,6 +41,7 @@ public interface IEventLog : IAsyncDisposable
 
     /// <summary>Appends <paramref name="events"/> in order; returns the position of the first, once all are durable.</summary>
     /// <exception cref="EventLogUnavailableException">The store could not take them (disk full, locked, closed); nothing was appended.</exception>
+    /// <exception cref="EventTooLargeException">An event is larger than the store takes (nothing of it was appended).</exception>
     ValueTask<long> AppendAsync(IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default);
 
     /// <summary>

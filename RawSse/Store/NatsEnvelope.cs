@@ -1,119 +1,168 @@
 using System.Buffers;
-using System.Text.Json;
+using System.Text;
 using RawSse.Sse;
 
 namespace RawSse.Store;
 
 /// <summary>
-/// An event as a JetStream message's payload: a small JSON object, <c>{"t":[topics],"d":data,"i":id,"e":type,"r":retry,"p":true}</c>,
-/// the optional members left out. The position and time are the message's own (its stream sequence and timestamp).
+/// An event as a JetStream message's payload, binary so that no character of the data is escaped (a JSON string
+/// would double a payload of quotes and push it past the server's <c>max_payload</c>):
+/// <code>
+/// version (1) | flags (bit 0: private) | topic count | topics | id | type | retry | data (the rest)
+/// </code>
+/// A count is an unsigned LEB128 varint; a string is its UTF-8 length and bytes; id, type and retry are written plus
+/// one, so that 0 is "none". The position and time are the message's own (its stream sequence and timestamp).
 /// </summary>
 internal static class NatsEnvelope
 {
+    private const byte Version = 1;
+    private const byte PrivateFlag = 1;
+    private const int MaxVarint = 10;
+
     public static byte[] Encode(NewEvent e)
     {
-        var buffer = new ArrayBufferWriter<byte>(e.Event.Data.Length + 64);
-        using (var json = new Utf8JsonWriter(buffer))
+        var ev = e.Event;
+        int size = 2 + MaxVarint + MaxVarint * 3 + Encoding.UTF8.GetMaxByteCount(ev.Data.Length + (ev.Id?.Length ?? 0) + (ev.Type?.Length ?? 0));
+        foreach (var topic in e.Topics)
         {
-            json.WriteStartObject();
-            json.WriteStartArray("t"u8);
-            foreach (var topic in e.Topics)
-            {
-                json.WriteStringValue(topic);
-            }
-
-            json.WriteEndArray();
-            json.WriteString("d"u8, e.Event.Data);
-            if (e.Event.Id is { } id)
-            {
-                json.WriteString("i"u8, id);
-            }
-
-            if (e.Event.Type is { } type)
-            {
-                json.WriteString("e"u8, type);
-            }
-
-            if (e.Event.Retry is { } retry)
-            {
-                json.WriteNumber("r"u8, retry);
-            }
-
-            if (e.IsPrivate)
-            {
-                json.WriteBoolean("p"u8, true);
-            }
-
-            json.WriteEndObject();
+            size += MaxVarint + Encoding.UTF8.GetMaxByteCount(topic.Length);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        byte[] rented = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            var span = rented.AsSpan();
+            int at = 0;
+            span[at++] = Version;
+            span[at++] = e.IsPrivate ? PrivateFlag : (byte)0;
+            at += WriteVarint(span[at..], (ulong)e.Topics.Count);
+            foreach (var topic in e.Topics)
+            {
+                at += WriteString(span[at..], topic, plusOne: false);
+            }
+
+            at += WriteString(span[at..], ev.Id, plusOne: true);
+            at += WriteString(span[at..], ev.Type, plusOne: true);
+            at += WriteVarint(span[at..], ev.Retry is { } retry ? (ulong)retry + 1 : 0);
+            at += Encoding.UTF8.GetBytes(ev.Data, span[at..]);
+            return span[..at].ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The event in <paramref name="payload"/>, or null when it is not one of ours (a foreign publisher on the stream's subjects).</summary>
     public static LoggedEvent? Decode(ReadOnlySpan<byte> payload, long sequence, DateTimeOffset time)
     {
-        try
-        {
-            var reader = new Utf8JsonReader(payload);
-            List<string>? topics = null;
-            string? data = null, id = null, type = null;
-            int? retry = null;
-            bool isPrivate = false;
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                string? name = reader.GetString();
-                reader.Read();
-                switch (name)
-                {
-                    case "t": topics = ReadTopics(ref reader); break;
-                    case "d": data = reader.GetString(); break;
-                    case "i": id = reader.GetString(); break;
-                    case "e": type = reader.GetString(); break;
-                    case "r": retry = reader.GetInt32(); break;
-                    case "p": isPrivate = reader.GetBoolean(); break;
-                    default: reader.Skip(); break;
-                }
-            }
-
-            // Checked as a publish is: whoever else can write to the stream's subjects must not forge an event.
-            if (topics is not { Count: > 0 } || data is null || !SseEvent.IsValidField(id) || !SseEvent.IsValidField(type) || type == Hub.ResetType || retry < 0)
-            {
-                return null;
-            }
-
-            return new LoggedEvent(sequence, topics, new SseEvent(data, type, id, retry), isPrivate, time);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        if (payload.Length < 2 || payload[0] != Version || (payload[1] & ~PrivateFlag) != 0)
         {
             return null;
         }
+
+        bool isPrivate = payload[1] == PrivateFlag;
+        var rest = payload[2..];
+        if (!TryReadVarint(ref rest, out ulong count) || count is 0 or > Hub.MaxTopicsPerEvent)
+        {
+            return null;
+        }
+
+        var topics = new string[(int)count];
+        for (int i = 0; i < topics.Length; i++)
+        {
+            if (!TryReadString(ref rest, plusOne: false, out string? topic) || !Hub.IsValidTopic(topic))
+            {
+                return null;
+            }
+
+            topics[i] = topic!;
+        }
+
+        if (!TryReadString(ref rest, plusOne: true, out string? id) || !TryReadString(ref rest, plusOne: true, out string? type)
+            || !TryReadVarint(ref rest, out ulong retryPlusOne) || retryPlusOne > int.MaxValue + 1UL)
+        {
+            return null;
+        }
+
+        // Checked as a publish is: whoever else can write to the stream's subjects must not forge an event.
+        if (!SseEvent.IsValidField(id) || !SseEvent.IsValidField(type) || type == Hub.ResetType || !IsUtf8(rest))
+        {
+            return null;
+        }
+
+        int? retry = retryPlusOne == 0 ? null : (int)(retryPlusOne - 1);
+        return new LoggedEvent(sequence, topics, new SseEvent(Encoding.UTF8.GetString(rest), type, id, retry), isPrivate, time);
     }
 
-    private static List<string>? ReadTopics(ref Utf8JsonReader reader)
+    private static int WriteVarint(Span<byte> span, ulong value)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
+        int at = 0;
+        while (value >= 0x80)
         {
-            return null;
+            span[at++] = (byte)(value | 0x80);
+            value >>= 7;
         }
 
-        var topics = new List<string>(1);
-        while (reader.Read() && reader.TokenType == JsonTokenType.String)
+        span[at++] = (byte)value;
+        return at;
+    }
+
+    private static int WriteString(Span<byte> span, string? value, bool plusOne)
+    {
+        if (value is null)
         {
-            string topic = reader.GetString()!;
-            if (!Hub.IsValidTopic(topic) || topics.Count == Hub.MaxTopicsPerEvent)
+            return WriteVarint(span, 0); // only where plusOne: 0 is "none"
+        }
+
+        int length = Encoding.UTF8.GetByteCount(value);
+        int at = WriteVarint(span, (ulong)length + (plusOne ? 1UL : 0UL));
+        return at + Encoding.UTF8.GetBytes(value, span[at..]);
+    }
+
+    private static bool TryReadVarint(ref ReadOnlySpan<byte> span, out ulong value)
+    {
+        value = 0;
+        for (int i = 0, shift = 0; i < span.Length && shift < 64; i++, shift += 7)
+        {
+            value |= (ulong)(span[i] & 0x7F) << shift;
+            if (span[i] < 0x80)
             {
-                return null;
+                span = span[(i + 1)..];
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool TryReadString(ref ReadOnlySpan<byte> span, bool plusOne, out string? value)
+    {
+        value = null;
+        if (!TryReadVarint(ref span, out ulong length))
+        {
+            return false;
+        }
+
+        if (plusOne)
+        {
+            if (length == 0)
+            {
+                return true;
             }
 
-            topics.Add(topic);
+            length--;
         }
 
-        return reader.TokenType == JsonTokenType.EndArray ? topics : null;
+        if (length > (ulong)span.Length || !IsUtf8(span[..(int)length]))
+        {
+            return false;
+        }
+
+        value = Encoding.UTF8.GetString(span[..(int)length]);
+        span = span[(int)length..];
+        return true;
     }
+
+    private static bool IsUtf8(ReadOnlySpan<byte> bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
 }

@@ -140,6 +140,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
             ConnectTimeout = TimeSpan.FromSeconds(2),
             RequestTimeout = AppendTimeout,
             SubPendingChannelCapacity = 65_536,
+            AuthOpts = new NatsAuthOpts { Username = address.User, Password = address.Password, Token = address.Token },
         });
         NatsEventLog? opened = null;
         nats.ConnectionOpened += (_, _) =>
@@ -389,6 +390,11 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     {
         string subject = _subjects.Of(e.Topics);
         byte[] payload = NatsEnvelope.Encode(e);
+        if (_nats.ServerInfo is { MaxPayload: > 0 } server && payload.Length > server.MaxPayload)
+        {
+            throw new EventTooLargeException($"the event takes {payload.Length} bytes in the store; the NATS server's max_payload is {server.MaxPayload}");
+        }
+
         var options = new NatsJSPubOpts { MsgId = $"{_node}-{Interlocked.Increment(ref _msgIds)}" }; // the same id on every retry
         long start = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
