@@ -223,6 +223,29 @@ public sealed class NatsEventLogTests
     }
 
     [Test]
+    public async Task StreamDeleted_NodeNotReadyAndAppendsFailAtOnce()
+    {
+        // Arrange
+        string stream = NatsServer.NewStreamName();
+        var log = _stores.OpenNats(stream);
+        await log.AppendAsync([Event("a", "1")]);
+        var server = await NatsServer.SharedAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        var js = new NatsJSContext(nats);
+
+        // Act
+        await js.DeleteStreamAsync(stream);
+        bool noticed = await Polling.UntilAsync(() => !log.IsReady, s_timeout);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var refused = Assert.ThrowsAsync<EventLogUnavailableException>(async () => await log.AppendAsync([Event("a", "2")]));
+
+        // Assert
+        Assert.That(noticed, Is.True, "not ready once its stream is gone");
+        Assert.That(refused!.Message, Does.Contain("gone"));
+        Assert.That(started.Elapsed, Is.LessThan(NatsEventLog.AppendTimeout), "refused at once, not after the acknowledgement deadline");
+    }
+
+    [Test]
     public async Task Unreachable_Open_FailsWithTheAddress()
     {
         // Arrange: a port nothing listens on

@@ -58,6 +58,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     public const long MaxIndexedIdChars = 4L << 20;
 
     private const int MaxConcurrentReads = 8;
+    private const int StreamNotFound = 10059; // JetStream's err_code
     private const int ReadChunk = 1000;
     private const int ApplyBatch = 256;
     private const int MaxIdMatches = 2;
@@ -98,6 +99,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private long _opens;
     private long _reconnects;
     private volatile bool _replaced;
+    private volatile bool _gone;
 
     private NatsEventLog(NatsConnection nats, NatsJSContext js, INatsJSStream stream, NatsStoreAddress address, LogRetention retention, ILogger log)
     {
@@ -384,6 +386,11 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         {
             throw new EventLogUnavailableException($"not connected to the NATS server at {_address.Url}");
         }
+
+        if (_gone)
+        {
+            throw new EventLogUnavailableException($"the JetStream stream {_address.Stream} is gone");
+        }
     }
 
     private async ValueTask<long> PublishAsync(NewEvent e, CancellationToken cancellationToken)
@@ -602,6 +609,12 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         }
     }
 
+    private void NotReady()
+    {
+        _lastPolled = long.MaxValue;
+        Volatile.Write(ref _readyTarget, long.MaxValue);
+    }
+
     // Every half second: how far the stream got (for readiness and the lag), and whether it is still the same stream.
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
@@ -612,8 +625,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
             {
                 if (_nats.ConnectionState != NatsConnectionState.Open)
                 {
-                    _lastPolled = long.MaxValue;
-                    Volatile.Write(ref _readyTarget, long.MaxValue);
+                    NotReady();
                     continue;
                 }
 
@@ -626,13 +638,24 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
                         _log.LogError("The JetStream stream {Stream} was deleted and created again (a new epoch): this node takes no more appends and is not ready; restart it", _address.Stream);
                     }
 
+                    _gone = false;
                     long last = (long)info.State.LastSeq;
                     RaiseStoreHead(last);
                     Volatile.Write(ref _readyTarget, _lastPolled); // caught up: applied all the stream held one poll ago
                     _lastPolled = last;
                 }
+                catch (NatsJSApiException ex) when (ex.Error.ErrCode == StreamNotFound)
+                {
+                    NotReady();
+                    if (!_gone)
+                    {
+                        _gone = true;
+                        _log.LogError("The JetStream stream {Stream} is gone (deleted, or the NATS server lost its store): this node takes no appends and is not ready", _address.Stream);
+                    }
+                }
                 catch (Exception ex) when (ex is NatsException or TimeoutException)
                 {
+                    NotReady(); // whatever the stream holds now is unknown
                     _faults.Write(LogLevel.Warning, "JetStream stream info failed: {Error}", ex.Message);
                 }
             }
