@@ -21,7 +21,8 @@ namespace RawSse.Store;
 /// <c>Nats-Msg-Id</c>, so a retry after a lost acknowledgement is taken once (JetStream's duplicate window), and
 /// complete after JetStream's acknowledgement and once this node has read the event back. Without a connection an
 /// append fails at once; one not acknowledged within <see cref="AppendTimeout"/> fails too. A batch's events get
-/// increasing positions, contiguous unless another node appends at the same time.
+/// increasing positions, contiguous unless another node appends at the same time, and a batch is not atomic: one that
+/// fails part-way keeps the events acknowledged before the failure (the hub appends one event at a time).
 /// </para>
 /// <para>
 /// <b>Visibility.</b> Every node follows the whole stream with one ordered consumer, from the position it opened at,
