@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace RawSse.Tests;
 
@@ -40,6 +41,17 @@ internal sealed class ClusterNode : IDisposable
 
     public static async Task<ClusterNode[]> StartManyAsync(int count, string store, params string[] extra) =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(_ => StartAsync(store, extra)));
+
+    /// <summary>The node's open streams: the <c>rawsse_subscribers</c> gauge of its <c>/metrics</c>.</summary>
+    public async Task<int> SubscribersAsync(CancellationToken cancellationToken)
+    {
+        const string Gauge = "rawsse_subscribers ";
+        using var http = Loopback.NewHttpClient(Port, TimeSpan.FromSeconds(5));
+        string text = await http.GetStringAsync("/metrics", cancellationToken);
+        string line = text.Split('\n').SingleOrDefault(l => l.StartsWith(Gauge, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"no {Gauge.Trim()} in the /metrics of the node on {Port}: {text}");
+        return int.Parse(line.AsSpan(Gauge.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+    }
 
     public void Kill()
     {

@@ -197,20 +197,8 @@ public sealed class ClusterProcessTests
 
     private static long Sequence(string id) => long.Parse(id[(id.IndexOf('-') + 1)..], CultureInfo.InvariantCulture);
 
-    private static async Task<List<(string Id, string Data)>> PublishManyAsync(int port, string prefix, int count)
-    {
-        using var connection = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout: s_deadline);
-        var acked = new List<(string, string)>(count);
-        for (int i = 0; i < count; i++)
-        {
-            string data = prefix + i.ToString(CultureInfo.InvariantCulture);
-            var response = await Publishing.SendAsync(connection, $"topic=t&data={data}", s_deadline, host: "localhost");
-            Assert.That(response.Status, Is.EqualTo(200), response.BodyText);
-            acked.Add((response.BodyText, data));
-        }
-
-        return acked;
-    }
+    private static Task<List<(string Id, string Data)>> PublishManyAsync(int port, string prefix, int count) =>
+        Publishing.SeriesAsync(port, "t", prefix, count, s_deadline);
 
     // The events after lastEventId, up to `count` of them, from a fresh stream on `port`.
     private static async Task<List<(string Id, string Data)>> ReadAsync(int port, string lastEventId, int count)

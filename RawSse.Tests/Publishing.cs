@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 
 namespace RawSse.Tests;
@@ -33,5 +34,31 @@ internal static class Publishing
     {
         await client.SendAsync(Request(body, authorization, contentType, host));
         return await client.ReadResponseAsync(timeout: timeout);
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="prefix"/>0, <paramref name="prefix"/>1, ... to <paramref name="topic"/> one after the
+    /// other on one keep-alive connection to 127.0.0.1:<paramref name="port"/>, <paramref name="pause"/> apart; each must
+    /// be answered 200. Returns each event's id (the answer) and data, in the order published.
+    /// </summary>
+    public static async Task<List<(string Id, string Data)>> SeriesAsync(int port, string topic, string prefix, int count, TimeSpan timeout,
+        TimeSpan pause = default, CancellationToken cancellationToken = default)
+    {
+        using var connection = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout: timeout);
+        var acked = new List<(string, string)>(count);
+        for (int i = 0; i < count; i++)
+        {
+            if (i > 0 && pause > TimeSpan.Zero)
+            {
+                await Task.Delay(pause, cancellationToken);
+            }
+
+            string data = prefix + i.ToString(CultureInfo.InvariantCulture);
+            var response = await SendAsync(connection, $"topic={topic}&data={data}", timeout, host: "localhost");
+            Assert.That(response.Status, Is.EqualTo(200), $"publish {i} of {count} on {port}: {response.BodyText}");
+            acked.Add((response.BodyText, data));
+        }
+
+        return acked;
     }
 }

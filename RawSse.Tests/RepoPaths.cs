@@ -4,7 +4,7 @@ namespace RawSse.Tests;
 
 /// <summary>
 /// Finds the repository (the folder holding RawSse.sln), so tests can serve the real <c>public/</c> folder and run
-/// the real <c>deploy/nginx.conf</c>. It walks up from the test binaries first; when they were built elsewhere
+/// the real <c>deploy/</c> nginx samples. It walks up from the test binaries first; when they were built elsewhere
 /// (<c>--artifacts-path /tmp/...</c>), it walks up from this source file's compile-time path instead.
 /// </summary>
 internal static class RepoPaths
@@ -18,6 +18,8 @@ internal static class RepoPaths
     public static string Public => Path.Combine(Root, "public");
 
     public static string NginxConf => Path.Combine(Root, "deploy", "nginx.conf");
+
+    public static string NginxClusterConf => Path.Combine(Root, "deploy", "nginx-cluster.conf");
 
     private static string Find([CallerFilePath] string sourceFile = "")
     {
