@@ -34,8 +34,7 @@ public sealed class HealthTests
         using var client = await server.ConnectAsync();
 
         // Act: a body after the HEAD's head would be read as the next response's status line.
-        await client.SendAsync($"HEAD {path} HTTP/1.1\r\nHost: test\r\n\r\n");
-        var head = await client.ReadResponseAsync(expectBody: false, timeout: Timeout);
+        var head = await HeadAsync(client, path);
         var get = await GetAsync(client, path);
 
         // Assert
@@ -61,45 +60,30 @@ public sealed class HealthTests
     }
 
     [Test]
-    public async Task Get_Readyz_StoreNotReady_503RetryAfterWithLagThen200WhenReady()
+    public async Task Readyz_StoreNotReady_503RetryAfterWithLagForGetAndHeadThen200WhenReady()
     {
         // Arrange
         var log = new StatusEventLog { IsReady = false, Lag = 7 };
         await using var server = TestServer.Start(hub: new Hub(HubLimits.Default, log));
         using var client = await server.ConnectAsync();
 
-        // Act
+        // Act: all on one connection, which a 503 does not close.
         var unready = await GetAsync(client, "/readyz");
+        var unreadyHead = await HeadAsync(client, "/readyz");
         var live = await GetAsync(client, "/healthz");
         log.IsReady = true;
         log.Lag = 0;
         var ready = await GetAsync(client, "/readyz");
 
         // Assert
-        AssertAnswer(unready, 503, "store not connected or catching up (lag 7)\n");
+        const string Reason = "store not connected or catching up (lag 7)\n";
+        AssertAnswer(unready, 503, Reason);
         Assert.That(unready.Headers.GetValueOrDefault("Retry-After"), Is.EqualTo("1"), Describe.Response(unready));
+        Assert.That(unreadyHead.Status, Is.EqualTo(503), Describe.Response(unreadyHead));
+        Assert.That(unreadyHead.Headers.GetValueOrDefault("Retry-After"), Is.EqualTo("1"), Describe.Response(unreadyHead));
+        Assert.That(unreadyHead.ContentLength, Is.EqualTo(Reason.Length), Describe.Response(unreadyHead));
         AssertAnswer(live, 200, "ok\n");
         AssertAnswer(ready, 200, "ready\n");
-    }
-
-    [Test]
-    public async Task Head_Readyz_StoreNotReady_503HeadAlone()
-    {
-        // Arrange
-        var log = new StatusEventLog { IsReady = false, Lag = 12 };
-        await using var server = TestServer.Start(hub: new Hub(HubLimits.Default, log));
-        using var client = await server.ConnectAsync();
-
-        // Act
-        await client.SendAsync("HEAD /readyz HTTP/1.1\r\nHost: test\r\n\r\n");
-        var head = await client.ReadResponseAsync(expectBody: false, timeout: Timeout);
-        var get = await GetAsync(client, "/healthz");
-
-        // Assert
-        Assert.That(head.Status, Is.EqualTo(503), Describe.Response(head));
-        Assert.That(head.Headers.GetValueOrDefault("Retry-After"), Is.EqualTo("1"), Describe.Response(head));
-        Assert.That(head.ContentLength, Is.EqualTo("store not connected or catching up (lag 12)\n".Length), Describe.Response(head));
-        AssertAnswer(get, 200, "ok\n");
     }
 
     [TestCase("POST", "/healthz")]
@@ -140,6 +124,12 @@ public sealed class HealthTests
     {
         await client.SendAsync($"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
         return await client.ReadResponseAsync(timeout: Timeout);
+    }
+
+    private static async Task<HttpResponse> HeadAsync(RawClient client, string path)
+    {
+        await client.SendAsync($"HEAD {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+        return await client.ReadResponseAsync(expectBody: false, timeout: Timeout);
     }
 
     private static void AssertAnswer(HttpResponse response, int status, string body)
