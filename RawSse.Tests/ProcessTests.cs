@@ -241,7 +241,14 @@ public sealed partial class ProcessTests
 
     internal static Process StartServer(params string[] args) => StartServer(openFileLimit: 0, args);
 
-    private static Process StartServer(int openFileLimit, params string[] args)
+    /// <summary>Starts the executable with <paramref name="environment"/> set (besides the test run's own variables).</summary>
+    internal static Process StartServer(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartServer(openFileLimit: 0, environment, args);
+
+    private static Process StartServer(int openFileLimit, params string[] args) =>
+        StartServer(openFileLimit, new Dictionary<string, string>(), args);
+
+    private static Process StartServer(int openFileLimit, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         // The project reference puts RawSse.dll beside the tests; run it as `dotnet run` would, but without a build.
         // prlimit (util-linux) sets the open-file limit of the process it starts.
@@ -251,6 +258,18 @@ public sealed partial class ProcessTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+
+        // Every option reads a RAWSSE_ variable: none set where the tests run may change what a test starts.
+        foreach (var inherited in info.Environment.Keys.Where(k => k.StartsWith("RAWSSE_", StringComparison.Ordinal)).ToList())
+        {
+            info.Environment.Remove(inherited);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         if (openFileLimit > 0)
         {
             info.ArgumentList.Add($"--nofile={openFileLimit}:{openFileLimit}");
@@ -304,7 +323,7 @@ public sealed partial class ProcessTests
         }
     }
 
-    private static async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout)
+    internal static async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout)
     {
         try
         {

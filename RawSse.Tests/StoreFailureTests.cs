@@ -45,26 +45,11 @@ public sealed class StoreFailureTests
     }
 
     /// <summary>A log that refuses appends while <see cref="Failing"/>, as a full disk would.</summary>
-    private sealed class FailingLog(IEventLog inner) : IEventLog
+    private sealed class FailingLog(IEventLog inner) : DelegatingEventLog(inner)
     {
         public volatile bool Failing;
 
-        public string Epoch => inner.Epoch;
-
-        public long Head => inner.Head;
-
-        public void Attach(IEventLogSink sink) => inner.Attach(sink);
-
-        public ValueTask<long> AppendAsync(IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default) =>
-            Failing ? throw new EventLogUnavailableException("database or disk is full") : inner.AppendAsync(events, cancellationToken);
-
-        public ValueTask<LogRead> ReadAfterAsync(long after, IReadOnlyCollection<string>? topics, int max, CancellationToken cancellationToken = default) =>
-            inner.ReadAfterAsync(after, topics, max, cancellationToken);
-
-        public ValueTask<IReadOnlyList<long>> FindIdAsync(string id, CancellationToken cancellationToken = default) => inner.FindIdAsync(id, cancellationToken);
-
-        public ValueTask TrimAsync(CancellationToken cancellationToken = default) => inner.TrimAsync(cancellationToken);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
+        public override ValueTask<long> AppendAsync(IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default) =>
+            Failing ? throw new EventLogUnavailableException("database or disk is full") : base.AppendAsync(events, cancellationToken);
     }
 }

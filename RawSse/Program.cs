@@ -17,6 +17,14 @@ if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
 var defaults = new ServerOptions();
 var port = new Option<int>("--port") { Description = "TCP port to listen on", DefaultValueFactory = _ => defaults.Port };
 var bind = new Option<string>("--bind") { Description = "Address to listen on (0.0.0.0 to expose)", DefaultValueFactory = _ => defaults.BindAddress.ToString() };
+// Checked in the parse, so that a bad value from the environment is reported with its variable's name.
+bind.Validators.Add(result =>
+{
+    if (!IPAddress.TryParse(result.GetValueOrDefault<string>(), out _))
+    {
+        result.AddError($"--bind '{result.GetValueOrDefault<string>()}' is not an IP address");
+    }
+});
 var root = new Option<string>("--root") { Description = "Folder of static files", DefaultValueFactory = _ => defaults.Root };
 var interval = new Option<int>("--interval") { Description = "Ticker period in ms on the default topic; 0 turns it off", DefaultValueFactory = _ => (int)defaults.TickInterval.TotalMilliseconds };
 var allowOrigin = new Option<string>("--allow-origin") { Description = "Access-Control-Allow-Origin sent on streams; empty sends none", DefaultValueFactory = _ => defaults.AllowOrigin ?? "" };
@@ -30,17 +38,17 @@ var maxTopics = new Option<int>("--max-topics") { Description = "Live topics all
 var corsOrigins = new Option<string[]>("--cors-origins") { Description = "Origins whose pages may publish from a browser (comma-separated or repeated); other pages get 403", AllowMultipleArgumentsPerToken = true };
 var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names answered besides localhost, 127.0.0.1 and [::1] when bound to loopback; others get 421", AllowMultipleArgumentsPerToken = true };
 var metricsTopics = new Option<string[]>("--metrics-topics") { Description = "Topics whose subscriber counts /metrics shows by name", AllowMultipleArgumentsPerToken = true };
-var publishToken = new Option<string?>("--publish-token") { Description = "Bearer token for POST /publish (or RAWSSE_PUBLISH_TOKEN); without one, only loopback clients may publish" };
-var jwtKey = new Option<string?>("--jwt-key") { Description = "HMAC secret (HS256, at least 32 bytes) of publishers' and subscribers' JWTs (or RAWSSE_JWT_KEY)" };
+var publishToken = new Option<string?>("--publish-token") { Description = "Bearer token for POST /publish; without one, only loopback clients may publish" };
+var jwtKey = new Option<string?>("--jwt-key") { Description = "HMAC secret (HS256, at least 32 bytes) of publishers' and subscribers' JWTs" };
 var jwtPublicKey = new Option<string?>("--jwt-public-key") { Description = "PEM file with the RSA or EC public key (RS256, ES256) of publishers' and subscribers' JWTs" };
-var publisherJwtKey = new Option<string?>("--publisher-jwt-key") { Description = "HMAC secret of publishers' JWTs, instead of --jwt-key (or RAWSSE_PUBLISHER_JWT_KEY)" };
+var publisherJwtKey = new Option<string?>("--publisher-jwt-key") { Description = "HMAC secret of publishers' JWTs, instead of --jwt-key" };
 var publisherJwtPublicKey = new Option<string?>("--publisher-jwt-public-key") { Description = "PEM public key file of publishers' JWTs, instead of --jwt-public-key" };
-var subscriberJwtKey = new Option<string?>("--subscriber-jwt-key") { Description = "HMAC secret of subscribers' JWTs, instead of --jwt-key (or RAWSSE_SUBSCRIBER_JWT_KEY)" };
+var subscriberJwtKey = new Option<string?>("--subscriber-jwt-key") { Description = "HMAC secret of subscribers' JWTs, instead of --jwt-key" };
 var subscriberJwtPublicKey = new Option<string?>("--subscriber-jwt-public-key") { Description = "PEM public key file of subscribers' JWTs, instead of --jwt-public-key" };
 var anonymous = new Option<bool>("--anonymous") { Description = "Let subscribers without a token receive public updates; false answers them 401", DefaultValueFactory = _ => defaults.Anonymous, Arity = ArgumentArity.ExactlyOne };
 var subscriptions = new Option<bool>("--subscriptions") { Description = "Mercure's active subscriptions: subscription events and GET /.well-known/mercure/subscriptions", DefaultValueFactory = _ => defaults.Subscriptions, Arity = ArgumentArity.ZeroOrOne };
 var maxSelectors = new Option<int>("--max-selectors") { Description = "Distinct URI-template selectors held at once; a stream that would make more gets 503", DefaultValueFactory = _ => defaults.MaxSelectors };
-var store = new Option<string?>("--store") { Description = "Where the history lives: memory, or sqlite:PATH (durable; created if missing). None: the rings only, lost on restart (or RAWSSE_STORE)" };
+var store = new Option<string?>("--store") { Description = "Where the history lives: memory, sqlite:PATH, or nats://HOST:PORT[/STREAM] (a JetStream stream shared by several nodes); none: the rings only, lost on restart" };
 var storeSync = new Option<string>("--store-sync") { Description = "sqlite: normal (an acknowledged event survives a crash of the process) or full (and a power loss; slower)", DefaultValueFactory = _ => "normal" };
 storeSync.AcceptOnlyFromAmong("normal", "full");
 var retention = new Option<int?>("--retention") { Description = "With a store: seconds an event is kept at most (besides --replay and the byte limits)" };
@@ -66,12 +74,14 @@ var command = new RootCommand("RawSse: a Server-Sent Events server on raw socket
     requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
 
-var parsed = command.Parse(args);
-if (parsed.Errors.Count > 0)
+// Every option is also RAWSSE_<NAME> (--max-connections: RAWSSE_MAX_CONNECTIONS); the command line wins.
+var environment = EnvironmentOptions.For(command);
+var parsed = environment.Parse(args, out var errors);
+if (errors.Count > 0)
 {
-    foreach (var error in parsed.Errors)
+    foreach (var error in errors)
     {
-        Console.Error.WriteLine($"rawsse: {error.Message}");
+        Console.Error.WriteLine($"rawsse: {error}");
     }
 
     Console.Error.WriteLine("Try 'rawsse --help'.");
@@ -80,15 +90,9 @@ if (parsed.Errors.Count > 0)
 
 command.SetAction(async (result, _) =>
 {
-    if (!IPAddress.TryParse(result.GetValue(bind), out var address))
-    {
-        Console.Error.WriteLine($"rawsse: --bind '{result.GetValue(bind)}' is not an IP address");
-        return 2;
-    }
-
     var options = new ServerOptions
     {
-        BindAddress = address,
+        BindAddress = IPAddress.Parse(result.GetValue(bind)!),
         Port = result.GetValue(port),
         Root = Path.GetFullPath(result.GetValue(root)!),
         TickInterval = TimeSpan.FromMilliseconds(result.GetValue(interval)),
@@ -102,17 +106,17 @@ command.SetAction(async (result, _) =>
         CorsOrigins = SplitList(result.GetValue(corsOrigins)),
         AllowedHosts = SplitList(result.GetValue(allowedHosts)),
         MetricsTopics = SplitList(result.GetValue(metricsTopics)),
-        PublishToken = result.GetValue(publishToken) ?? Environment.GetEnvironmentVariable("RAWSSE_PUBLISH_TOKEN"),
-        JwtKey = result.GetValue(jwtKey) ?? Environment.GetEnvironmentVariable("RAWSSE_JWT_KEY"),
+        PublishToken = result.GetValue(publishToken),
+        JwtKey = result.GetValue(jwtKey),
         JwtPublicKeyFile = result.GetValue(jwtPublicKey),
-        PublisherJwtKey = result.GetValue(publisherJwtKey) ?? Environment.GetEnvironmentVariable("RAWSSE_PUBLISHER_JWT_KEY"),
+        PublisherJwtKey = result.GetValue(publisherJwtKey),
         PublisherJwtPublicKeyFile = result.GetValue(publisherJwtPublicKey),
-        SubscriberJwtKey = result.GetValue(subscriberJwtKey) ?? Environment.GetEnvironmentVariable("RAWSSE_SUBSCRIBER_JWT_KEY"),
+        SubscriberJwtKey = result.GetValue(subscriberJwtKey),
         SubscriberJwtPublicKeyFile = result.GetValue(subscriberJwtPublicKey),
         Anonymous = result.GetValue(anonymous),
         Subscriptions = result.GetValue(subscriptions),
         MaxSelectors = result.GetValue(maxSelectors),
-        Store = result.GetValue(store) ?? Environment.GetEnvironmentVariable("RAWSSE_STORE"),
+        Store = result.GetValue(store),
         StoreSynchronousFull = result.GetValue(storeSync) == "full",
         Retention = result.GetValue(retention) is int seconds ? TimeSpan.FromSeconds(seconds) : null,
         MaxPublishBodyBytes = result.GetValue(maxBody),
@@ -137,6 +141,11 @@ command.SetAction(async (result, _) =>
     catch (ArgumentException ex)
     {
         Console.Error.WriteLine($"rawsse: {ex.Message}");
+        if (environment.Used.Count > 0)
+        {
+            Console.Error.WriteLine($"rawsse: (set from the environment: {string.Join(", ", environment.Used)})");
+        }
+
         return 2;
     }
 

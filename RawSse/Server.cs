@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RawSse.Auth;
+using RawSse.Health;
 using RawSse.Http;
 using RawSse.Mercure;
 using RawSse.Metrics;
@@ -75,6 +76,8 @@ public sealed class Server : IAsyncDisposable
                 publish),
             [ActiveSubscription.Prefix + "/*"] = new SubscriptionsHandler(Hub, subscribeAuthorizer, crossOrigin),
             ["/metrics"] = new MetricsHandler(Metrics),
+            ["/healthz"] = HealthHandler.Liveness(),
+            ["/readyz"] = HealthHandler.Readiness(Hub),
         };
         _services = new ConnectionServices(options.RequestLimits, router, _connections, Metrics, Log, _rejectionLog);
     }

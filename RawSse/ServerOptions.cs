@@ -218,7 +218,7 @@ public sealed class ServerOptions
             Check(host.Length is > 0 and <= 255 && IsHeaderValueSafe(host) && !host.Contains(' ') && !host.Contains(','), $"allowed host '{host}' must be one host name");
         }
 
-        Check(global::RawSse.Store.EventLogs.IsValidSpec(Store), "store must be memory or sqlite:PATH");
+        Check(global::RawSse.Store.EventLogs.IsValidSpec(Store), "store must be memory, sqlite:PATH or nats://HOST:PORT[/STREAM]");
         Check(Retention is null || (Retention > TimeSpan.Zero && Retention <= TimeSpan.FromDays(3650)), "retention must be positive, and at most ten years");
         var subscriberKey = CreateSubscriberValidator();
         _ = CreatePublisherValidator();

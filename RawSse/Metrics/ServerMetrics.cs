@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using RawSse.Sse;
+using RawSse.Store;
 using RawSse.Transport;
 
 namespace RawSse.Metrics;
@@ -20,6 +21,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Func<int> _connections;
     private readonly Hub _hub;
     private readonly IReadOnlyList<string> _namedTopics;
+    private readonly IEventLogStatus? _store;
     private readonly long[] _disconnects = new long[DisconnectReasons.Count];
     private readonly ConcurrentDictionary<int, long> _rejections = new();
 
@@ -32,6 +34,7 @@ internal sealed class ServerMetrics : IDisposable
         _connections = connections;
         _hub = hub;
         _namedTopics = namedTopics;
+        _store = hub.Log as IEventLogStatus;
         _meter.CreateObservableUpDownCounter("rawsse.connections", () => _connections(), "{connection}", "Open TCP connections");
         _meter.CreateObservableUpDownCounter("rawsse.subscribers", () => _hub.SubscriberCount, "{subscriber}", "Open SSE streams");
         _meter.CreateObservableUpDownCounter("rawsse.topics", () => _hub.TopicCount, "{topic}", "Live topics");
@@ -46,6 +49,13 @@ internal sealed class ServerMetrics : IDisposable
         _meter.CreateObservableCounter("rawsse.connections.accepted", () => Read(ref _connectionsAccepted), "{connection}", "Connections accepted");
         _meter.CreateObservableCounter("rawsse.connections.refused", () => Read(ref _connectionsRefused), "{connection}", "Connections refused at the connection limit");
         _meter.CreateObservableCounter("rawsse.requests.rejected", ObserveRejections, "{request}", "Requests rejected, by status");
+        if (_store is { } store)
+        {
+            // A log shared with other nodes (NATS JetStream) says how this node stands against it; one of this process alone has no such figures.
+            _meter.CreateObservableGauge("rawsse.store.ready", () => store.IsReady ? 1 : 0, "1", "Connected to the store and caught up (1) or not (0)");
+            _meter.CreateObservableGauge("rawsse.store.lag", () => store.Lag, "{event}", "Events in the store this node has not applied yet");
+            _meter.CreateObservableCounter("rawsse.store.reconnects", () => store.Reconnects, "{reconnect}", "Times the connection to the store was re-established");
+        }
     }
 
     public long EventsPublished => _hub.Counters.EventsPublished;
@@ -100,6 +110,14 @@ internal sealed class ServerMetrics : IDisposable
             text.Append("rawsse_requests_rejected_total{status=\"").Append(status).Append("\"} ").Append(count).Append('\n');
         }
 
+        if (_store is { } store)
+        {
+            Gauge(text, "rawsse_store_ready", "Connected to the store and caught up (1) or not (0).", store.IsReady ? 1 : 0);
+            Gauge(text, "rawsse_store_lag", "Events in the store this node has not applied yet.", store.Lag);
+            Counter(text, "rawsse_store_reconnects_total", "Times the connection to the store was re-established.", store.Reconnects);
+            Histogram(text, "rawsse_store_append_seconds", "Time from an append's start to the store's acknowledgement.", store.AppendLatency);
+        }
+
         return text.ToString();
     }
 
@@ -139,6 +157,25 @@ internal sealed class ServerMetrics : IDisposable
     private static void Counter(StringBuilder text, string name, string help, long value) =>
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" counter\n")
             .Append(name).Append(' ').Append(value).Append('\n');
+
+    private static void Histogram(StringBuilder text, string name, string help, LatencyHistogram histogram)
+    {
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" histogram\n");
+        var bounds = LatencyHistogram.Bounds;
+        long cumulative = 0;
+        for (int i = 0; i < bounds.Count; i++)
+        {
+            cumulative = histogram.CumulativeCount(i);
+            text.Append(name).Append("_bucket{le=\"").Append(bounds[i].ToString("R", CultureInfo.InvariantCulture)).Append("\"} ").Append(cumulative).Append('\n');
+        }
+
+        // A sample counts in its bucket before the total: one recorded while this runs may show in the buckets and
+        // not yet in Count, and +Inf must not be below a bucket.
+        long count = Math.Max(histogram.Count, cumulative);
+        text.Append(name).Append("_bucket{le=\"+Inf\"} ").Append(count).Append('\n')
+            .Append(name).Append("_sum ").Append(histogram.SumSeconds.ToString("R", CultureInfo.InvariantCulture)).Append('\n')
+            .Append(name).Append("_count ").Append(count).Append('\n');
+    }
 
     // Prometheus label values escape backslash, double quote and line feed.
     private static string EscapeLabel(string value) =>
