@@ -43,15 +43,25 @@ internal sealed class ClusterNode : IDisposable
         await Task.WhenAll(Enumerable.Range(0, count).Select(_ => StartAsync(store, extra)));
 
     /// <summary>The node's open streams: the <c>rawsse_subscribers</c> gauge of its <c>/metrics</c>.</summary>
-    public async Task<int> SubscribersAsync(CancellationToken cancellationToken)
+    /// <summary>The status of GET <paramref name="path"/> on this node (<c>/readyz</c>, <c>/healthz</c>).</summary>
+    public async Task<int> StatusAsync(string path, CancellationToken cancellationToken)
     {
-        const string Gauge = "rawsse_subscribers ";
+        using var http = Loopback.NewHttpClient(Port, TimeSpan.FromSeconds(5));
+        using var response = await http.GetAsync(path, cancellationToken);
+        return (int)response.StatusCode;
+    }
+
+    /// <summary>The value of the unlabelled metric <paramref name="name"/> in this node's <c>/metrics</c>.</summary>
+    public async Task<double> MetricAsync(string name, CancellationToken cancellationToken)
+    {
         using var http = Loopback.NewHttpClient(Port, TimeSpan.FromSeconds(5));
         string text = await http.GetStringAsync("/metrics", cancellationToken);
-        string line = text.Split('\n').SingleOrDefault(l => l.StartsWith(Gauge, StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"no {Gauge.Trim()} in the /metrics of the node on {Port}: {text}");
-        return int.Parse(line.AsSpan(Gauge.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+        string line = text.Split('\n').SingleOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"no {name} in the /metrics of the node on {Port}: {text}");
+        return double.Parse(line.AsSpan(name.Length + 1), NumberStyles.Float, CultureInfo.InvariantCulture);
     }
+
+    public async Task<int> SubscribersAsync(CancellationToken cancellationToken) => (int)await MetricAsync("rawsse_subscribers", cancellationToken);
 
     public void Kill()
     {

@@ -147,18 +147,30 @@ public sealed class ClusterProcessTests
             bool started = await Polling.UntilAsync(() => publisher.Acked.Count >= 200, s_deadline);
             Assert.That(started, Is.True);
 
+            var token = TestContext.CurrentContext.CancellationToken;
+            int readyBefore = await nodes[1].StatusAsync("/readyz", token);
+
             // Act: the NATS server dies and comes back with its store
             await _nats.StopAsync();
             bool refused = await Polling.UntilAsync(() => publisher.Refused > 0, s_deadline);
+            bool unready = await Polling.UntilAsync(async () => await nodes[1].StatusAsync("/readyz", token) == 503, s_deadline);
+            int aliveMeanwhile = await nodes[1].StatusAsync("/healthz", token);
             await _nats.StartAsync();
             int ackedAtRestart = publisher.Acked.Count;
             bool more = await Polling.UntilAsync(() => publisher.Acked.Count >= ackedAtRestart + 300, s_deadline);
+            bool readyAgain = await Polling.UntilAsync(async () => await nodes[1].StatusAsync("/readyz", token) == 200, s_deadline);
+            double reconnects = await nodes[1].MetricAsync("rawsse_store_reconnects_total", token);
             await publisher.StopAsync();
             var acked = publisher.Acked;
             bool delivered = await Polling.UntilAsync(() => subscribers.All(s => acked.All(x => s.Has(x.Id))), s_deadline);
 
             // Assert
             TestContext.Out.WriteLine($"{acked.Count} acknowledged ({ackedAtRestart} before the restart), {publisher.Refused} refused; subscribers got {string.Join(", ", subscribers.Select(s => s.Events.Count))}");
+            Assert.That(readyBefore, Is.EqualTo(200), "ready while connected and caught up");
+            Assert.That(unready, Is.True, "/readyz answered 503 while the store was away");
+            Assert.That(aliveMeanwhile, Is.EqualTo(200), "/healthz: the process itself was fine");
+            Assert.That(readyAgain, Is.True, "/readyz answered 200 again once reconnected and caught up");
+            Assert.That(reconnects, Is.GreaterThanOrEqualTo(1), "the reconnect was counted");
             Assert.That(refused, Is.True, "publishes were refused (503) while the store was away");
             Assert.That(more, Is.True, "publishing went on after the restart");
             Assert.That(delivered, Is.True, "every acknowledged event reached every subscriber");
