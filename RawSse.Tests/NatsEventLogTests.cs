@@ -206,12 +206,9 @@ public sealed class NatsEventLogTests
         string stream = NatsServer.NewStreamName();
         var log = _stores.OpenNats(stream);
         await log.AppendAsync([Event("a", "1")]);
-        var server = await NatsServer.SharedAsync();
-        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
-        var js = new NatsJSContext(nats);
 
         // Act: an operator deletes the stream, and another node creates it anew (a new epoch)
-        await js.DeleteStreamAsync(stream);
+        await DeleteStreamAsync(stream);
         var other = _stores.OpenNats(stream);
         bool noticed = await Polling.UntilAsync(() => !log.IsReady, s_timeout);
 
@@ -229,12 +226,9 @@ public sealed class NatsEventLogTests
         string stream = NatsServer.NewStreamName();
         var log = _stores.OpenNats(stream);
         await log.AppendAsync([Event("a", "1")]);
-        var server = await NatsServer.SharedAsync();
-        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
-        var js = new NatsJSContext(nats);
 
         // Act
-        await js.DeleteStreamAsync(stream);
+        await DeleteStreamAsync(stream);
         bool noticed = await Polling.UntilAsync(() => !log.IsReady, s_timeout);
         var started = System.Diagnostics.Stopwatch.StartNew();
         var refused = Assert.ThrowsAsync<EventLogUnavailableException>(async () => await log.AppendAsync([Event("a", "2")]));
@@ -339,6 +333,14 @@ public sealed class NatsEventLogTests
         Assert.That(payload.Length, Is.LessThan(System.Text.Encoding.UTF8.GetByteCount(e.Event.Data) + 40), "nothing escaped: data plus a few bytes");
         int dataStart = payload.Length - System.Text.Encoding.UTF8.GetByteCount(e.Event.Data);
         Assert.That(cuts.Take(dataStart), Has.All.Null, "a payload cut before its data is refused, never thrown on");
+    }
+
+    // As an operator would, from outside RawSse.
+    private static async Task DeleteStreamAsync(string stream)
+    {
+        var server = await NatsServer.SharedAsync();
+        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        await new NatsJSContext(nats).DeleteStreamAsync(stream);
     }
 
     // A payload laid out as NatsEnvelope's (version 1, no flags), with fields SseEvent itself would refuse.
