@@ -282,7 +282,7 @@ internal static class ReportMode
         md.AppendLine(who + against + Inv($", measured in the same run. {cluster[0].Size}-byte events on one topic, {cluster[0].DurationSeconds} s per rate after a warm-up. ") +
             "Every server and the nats-server share CPU 0, the load generator has CPU 1. Latency is publish to delivery, per event and subscriber on every node; \"first\" is, per event, publish to its first delivery anywhere: " +
             "for the cluster that is the JetStream append, its acknowledgement and the node reading the event back before it sends, for the single node the in-memory append. " +
-            "Deliveries per CPU-second are per node: that node's subscribers' deliveries over that node's CPU time in the interval (the nats-server's CPU is its own column).");
+            "Deliveries per CPU-second: every node's subscribers' deliveries over the nodes' CPU time in the interval, and per node (that node's subscribers' deliveries over that node's CPU time); the nats-server's CPU is its own column.");
         md.AppendLine();
         md.AppendLine("| setup | nodes | subscribers | rate/s | sent/s | delivered | lost | dup | reord | closed | p50 ms | p99 ms | max ms | first p50 ms | first p99 ms | last sub p99 ms | deliveries/CPU-s per node | servers CPU % | nats CPU % | load % | other % | verdict |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|");
@@ -290,8 +290,10 @@ internal static class ReportMode
         {
             foreach (var s in r.Steps)
             {
-                var perNode = s.Nodes.Select(n => n.DeliveriesPerCpuSecond).DefaultIfEmpty(0).ToList();
-                string efficiency = perNode.Count > 1 ? Inv($"{perNode.Average():N0} (min {perNode.Min():N0}, max {perNode.Max():N0})") : Inv($"{perNode[0]:N0}");
+                var perNode = s.Nodes.Select(n => n.DeliveriesPerCpuSecond).ToList();
+                string efficiency = perNode.Count > 1
+                    ? Inv($"{s.DeliveriesPerServerCpuSecond:N0} (nodes {perNode.Min():N0}–{perNode.Max():N0})")
+                    : Inv($"{s.DeliveriesPerServerCpuSecond:N0}");
                 md.AppendLine(Inv($"| {r.Label} | {Math.Max(1, r.Ports.Count)} | {s.Subscribers:N0} | {s.TargetRate:N0} | {s.AchievedRate:N1} | {s.Delivered:N0} | {s.Lost:N0} | {s.Duplicates:N0} | {s.OutOfOrder:N0} | {s.Closed:N0} | {s.LatencyMs.P50:F1} | {s.LatencyMs.P99:F1} | {s.LatencyMs.Max:F1} | {s.FirstDeliveryMs.P50:F2} | {s.FirstDeliveryMs.P99:F2} | {s.LastSubscriberMs.P99:F1} | {efficiency} | {s.ServerCpuPercent:F0} | {(r.Ports.Count > 1 ? s.StoreCpuPercent.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {s.LoadCpuPercent:F0} | {s.OtherCpuPercent:F0} | {(s.Clean ? "clean" : s.Sustained ? "sustained: " + s.Why : "no: " + s.Why)}{(s.LoadBound ? "; load generator saturated" : "")} |"));
             }
 
@@ -320,7 +322,7 @@ internal static class ReportMode
         {
             md.AppendLine(Inv($"What the cluster costs, {nodes.Label} against {single.Label} at the same rate (\"added\" is the difference):"));
             md.AppendLine();
-            md.AppendLine("| rate/s | first delivery p50 ms (added) | first delivery p99 ms (added) | p99 ms, every subscriber | deliveries/CPU-s per node, mean (× single) |");
+            md.AppendLine("| rate/s | first delivery p50 ms (added) | first delivery p99 ms (added) | p99 ms, every subscriber | deliveries per node CPU-second (× single) |");
             md.AppendLine("|---:|---|---|---|---|");
             foreach (var s in nodes.Steps)
             {
@@ -330,9 +332,8 @@ internal static class ReportMode
                     continue;
                 }
 
-                double mean = s.Nodes.Count == 0 ? 0 : s.Nodes.Average(n => n.DeliveriesPerCpuSecond);
-                double alone = one.Nodes.FirstOrDefault()?.DeliveriesPerCpuSecond ?? 0;
-                md.AppendLine(Inv($"| {s.TargetRate:N0} | {s.FirstDeliveryMs.P50:F2} vs {one.FirstDeliveryMs.P50:F2} (+{s.FirstDeliveryMs.P50 - one.FirstDeliveryMs.P50:F2}) | {s.FirstDeliveryMs.P99:F2} vs {one.FirstDeliveryMs.P99:F2} (+{s.FirstDeliveryMs.P99 - one.FirstDeliveryMs.P99:F2}) | {s.LatencyMs.P99:F1} vs {one.LatencyMs.P99:F1} | {mean:N0} vs {alone:N0} (×{(alone > 0 ? mean / alone : 0):F2}) |"));
+                double both = s.DeliveriesPerServerCpuSecond, alone = one.DeliveriesPerServerCpuSecond;
+                md.AppendLine(Inv($"| {s.TargetRate:N0} | {s.FirstDeliveryMs.P50:F2} vs {one.FirstDeliveryMs.P50:F2} ({s.FirstDeliveryMs.P50 - one.FirstDeliveryMs.P50:+0.00;-0.00}) | {s.FirstDeliveryMs.P99:F2} vs {one.FirstDeliveryMs.P99:F2} ({s.FirstDeliveryMs.P99 - one.FirstDeliveryMs.P99:+0.00;-0.00}) | {s.LatencyMs.P99:F1} vs {one.LatencyMs.P99:F1} | {both:N0} vs {alone:N0} (×{(alone > 0 ? both / alone : 0):F2}) |"));
             }
 
             md.AppendLine();
