@@ -283,16 +283,20 @@ stop_server() {
   fi
 }
 # Whatever is still running when the script ends, normally or not (an error, Ctrl+C, SIGTERM), is killed.
-trap 'for p in $SERVER_PID "${CLUSTER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; true' EXIT
+# (errexit still holds inside the trap: a pid already gone must not end the loop)
+trap 'for p in $SERVER_PID "${CLUSTER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
 trap 'exit 130' INT TERM
 
 # loadgen LOGNAME ARGS...: runs the load generator on CPU 1; its last line (JSON) goes to the results.
-# With LOADGEN_LIMIT_S set, it (and its shards: timeout signals its process group) is stopped after that many seconds.
+# With LOADGEN_LIMIT_S set, it is stopped after that many seconds (its shards end when their input closes); --foreground
+# keeps it in the script's process group, so Ctrl+C reaches it at once.
 loadgen() {
   local log="$TMP/$1.out"; shift
   local status=0 limit=()
-  [[ -n "${LOADGEN_LIMIT_S:-}" ]] && limit=(timeout -k 10 "$LOADGEN_LIMIT_S")
+  [[ -n "${LOADGEN_LIMIT_S:-}" ]] && limit=(timeout --foreground -k 10 "$LOADGEN_LIMIT_S")
   "${limit[@]}" "${LOADGEN[@]}" "$@" 2>&1 | tee "$log" || status=$?
+  # Interrupted (Ctrl+C reaches the load generator, which dies of it; timeout then exits 130): stop here too.
+  (( status == 130 || status == 143 )) && exit "$status"
   if tail -n 1 "$log" | grep -q '^{'; then
     tail -n 1 "$log" >>"$JSONL"
   else
