@@ -11,6 +11,10 @@
 #            to run the other scenarios against them too
 #   private: RawSse only: fan-out of private updates to subscribers that hold a URI-template selector and a JWT
 #            whose mercure.subscribe claim allows the topic (label "rawsse-private")
+#   cluster: RawSse only, opt-in (--scenarios cluster): one nats-server -js and 5 RawSse nodes on one JetStream stream
+#            (--store nats://), 19,000 subscribers on each (95,000), publishes round-robin over the nodes at 1 and 10
+#            events/s, 20 s each; against one node with --store memory and 19,000 subscribers, in the same run.
+#            Nodes and nats-server on CPU 0, the load on CPU 1. About 4 to 6 minutes (--quick: 5 x 200 subscribers, 3 s a rate)
 #
 # Installs what it needs (Debian packages), builds everything in Release, pins each server to CPU 0 and the
 # load to CPU 1, and writes bench/results/<stamp>.md with charts in bench/results/<stamp>/.
@@ -31,7 +35,7 @@ while (( $# > 0 )); do
     --quick) quick=true ;;
     --servers) servers="$2"; shift ;;
     --scenarios) scenarios="$2"; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -46,6 +50,7 @@ if $quick; then
   TICKER_SUBS=500;         TICKER_SECONDS=5
   WRK_SECONDS=3;           WRK_CONNECTIONS=16
   STARTUP_ROUNDS=2;        SETTLE_MS=1000
+  CLUSTER_PER_NODE=200;    CLUSTER_SECONDS=3;        CLUSTER_WARMUP=1; CLUSTER_GRACE_MS=5000; CLUSTER_LIMIT_S=240
   QUIET_SECONDS=1
 else
   IDLE_STEPS=1000,5000,10000,19000; PER_PROCESS=15000
@@ -53,8 +58,10 @@ else
   TICKER_SUBS=10000;       TICKER_SECONDS=30
   WRK_SECONDS=10;          WRK_CONNECTIONS=64
   STARTUP_ROUNDS=5;        SETTLE_MS=2000
+  CLUSTER_PER_NODE=19000;  CLUSTER_SECONDS=20;       CLUSTER_WARMUP=5; CLUSTER_GRACE_MS=15000; CLUSTER_LIMIT_S=900
   QUIET_SECONDS=3
 fi
+CLUSTER_NODES=5; CLUSTER_RATES=1,10   # the cluster scenario: nodes, and the rates each setup is measured at
 FANOUT_SIZE=100
 MAX_P99_MS=100     # a rate is clean under this p99 (and with nothing lost)
 STOP_P99_MS=1000   # the ramp goes on while p99 stays under this and nothing is lost
@@ -149,7 +156,13 @@ started_at=$(date +%s)
 
 # ---------------------------------------------------------------------------------------------- servers
 declare -A PORT=([rawsse]=18080 [aspnet]=18081 [go]=18082 [nginx]=18083 [rawsse-before]=18084 [rawsse-private]=18085 [rawsse-memory]=18086 [rawsse-sqlite]=18087)
+# The cluster scenario's nats-server (client port, and its monitoring port, which answers the readiness check) and nodes.
+NATS_PORT=18090
+PORT[nats]=18091
+for ((i = 0; i < CLUSTER_NODES; i++)); do PORT[rawsse-node$i]=$((18092 + i)); done
+NATS_STREAM="bench${stamp//[^A-Za-z0-9_-]/}"
 SERVER_PID=""
+CLUSTER_PIDS=()
 JWT_KEY="bench-secret-bench-secret-bench-secret"
 
 # jwt PAYLOAD_JSON: an HS256 token signed with JWT_KEY (for the private scenario).
@@ -174,6 +187,10 @@ server_cmd() {
     rawsse-sqlite)
       rm -f "$TMP"/store.db*   # every scenario starts from an empty store
       echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --store sqlite:$TMP/store.db" ;;
+    rawsse-node*) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --store nats://127.0.0.1:$NATS_PORT/$NATS_STREAM" ;;
+    nats)
+      mkdir -p "$TMP/nats"
+      echo "nats-server -js -a 127.0.0.1 -p $NATS_PORT -m $port -sd $TMP/nats" ;;
     rawsse-private) echo "$OUT/rawsse/rawsse-bench --port $port --root $WWW --log-level Warning --max-connections 19900 --heartbeat 0 --interval $interval --jwt-key $JWT_KEY" ;;
     go)     echo "$OUT/go/ssepeer --port $port --root $WWW --interval $interval" ;;
     aspnet) echo "$OUT/aspnet/AspnetPeer --port $port --root $WWW --interval $interval" ;;
@@ -207,15 +224,29 @@ wait_quiet() {
   (( quiet >= QUIET_SECONDS )) || echo "   (the machine is still busy; going on)"
 }
 
-# start_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves.
+# serves NAME: true once it answers (nats-server: once JetStream is up).
+serves() {
+  if [[ $1 == nats ]]; then
+    curl -sf -o /dev/null "http://127.0.0.1:${PORT[nats]}/healthz?js-enabled-only=true"
+  else
+    curl -s -o /dev/null "http://127.0.0.1:${PORT[$1]}/"
+  fi
+}
+
+# start_server NAME INTERVAL_MS LOGNAME: waits for a quiet machine, then launches it.
 start_server() {
-  local name=$1 interval=$2 log="$TMP/$3.log"
   wait_quiet
+  launch_server "$@"
+}
+
+# launch_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves; its pid is SERVER_PID.
+launch_server() {
+  local name=$1 interval=$2 log="$TMP/$3.log"
   # shellcheck disable=SC2046
   taskset -c 0 $(server_cmd "$name" "$interval") >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 300); do
-    if curl -s -o /dev/null "http://127.0.0.1:${PORT[$name]}/"; then
+    if serves "$name"; then
       return 0
     fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
@@ -226,37 +257,46 @@ start_server() {
   return 1
 }
 
-# stop_server NAME SCENARIO: records a crash if the server died under load, then stops it.
+# stop_server NAME SCENARIO [PID]: records a crash if the server (SERVER_PID unless PID is given) died under load,
+# then stops it.
 stop_server() {
-  local name=$1 scenario=$2
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    wait "$SERVER_PID" 2>/dev/null && code=0 || code=$?
+  local name=$1 scenario=$2 pid=${3:-$SERVER_PID}
+  [[ $pid == "$SERVER_PID" ]] && SERVER_PID=""
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null && code=0 || code=$?
     echo "!! $name exited during $scenario (exit code $code)"
     printf '{"mode":"crash","label":"%s","scenario":"%s","exitCode":%s}\n' "$name" "$scenario" "$code" >>"$JSONL"
-    SERVER_PID=""
     return 0
   fi
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null && code=0 || code=$?
-  # A clean stop exits 0 (RawSse, Kestrel, nginx) or dies of the SIGTERM itself (143: Go's default).
-  if (( code != 0 && code != 143 )); then
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null && code=0 || code=$?
+  # A clean stop exits 0 (RawSse, Kestrel, nginx) or dies of the SIGTERM itself (143: Go's default); nats-server
+  # exits 1 after its orderly shutdown on SIGTERM ("Server Exiting..").
+  if (( code != 0 && code != 143 )) && ! [[ $name == nats && $code == 1 ]]; then
     echo "!! $name did not stop cleanly on SIGTERM after $scenario (exit code $code)"
     printf '{"mode":"crash","label":"%s","scenario":"%s, on SIGTERM","exitCode":%s}\n' "$name" "$scenario" "$code" >>"$JSONL"
   fi
-  SERVER_PID=""
 }
-trap '[[ -n "$SERVER_PID" ]] && kill -KILL "$SERVER_PID" 2>/dev/null; true' EXIT
+# Whatever is still running when the script ends, normally or not (an error, Ctrl+C, SIGTERM), is killed.
+# (errexit still holds inside the trap: a pid already gone must not end the loop)
+trap 'for p in $SERVER_PID "${CLUSTER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
+trap 'exit 130' INT TERM
 
 # loadgen LOGNAME ARGS...: runs the load generator on CPU 1; its last line (JSON) goes to the results.
+# With LOADGEN_LIMIT_S set, it is stopped after that many seconds (its shards end when their input closes); --foreground
+# keeps it in the script's process group, so Ctrl+C reaches it at once.
 loadgen() {
   local log="$TMP/$1.out"; shift
-  local status=0
-  "${LOADGEN[@]}" "$@" 2>&1 | tee "$log" || status=$?
+  local status=0 limit=()
+  [[ -n "${LOADGEN_LIMIT_S:-}" ]] && limit=(timeout --foreground -k 10 "$LOADGEN_LIMIT_S")
+  "${limit[@]}" "${LOADGEN[@]}" "$@" 2>&1 | tee "$log" || status=$?
+  # Interrupted (Ctrl+C reaches the load generator, which dies of it; timeout then exits 130): stop here too.
+  (( status == 130 || status == 143 )) && exit "$status"
   if tail -n 1 "$log" | grep -q '^{'; then
     tail -n 1 "$log" >>"$JSONL"
   else
@@ -355,6 +395,56 @@ LUA
       taskset -c 1 wrk -t1 -c16 -d"${WRK_SECONDS}s" --latency -s "$TMP/publish.lua" "$url"
     stop_server "$s" publish
   done
+fi
+
+if has_scenario cluster; then
+  # RawSse only. One JetStream stream shared by CLUSTER_NODES nodes, each holding CLUSTER_PER_NODE subscribers (subscriber k
+  # on node k mod N) and taking every Nth publish; then one node with --store memory and CLUSTER_PER_NODE subscribers at
+  # the same rates. Every server and the nats-server on CPU 0, the load generator and its shards on CPU 1.
+  cluster_subs=$((CLUSTER_NODES * CLUSTER_PER_NODE))
+  avail_mb=$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+  need_mb=$((cluster_subs * 32 / 1024 + 1024))   # ~32 KB a subscriber over both ends (buffers, sockets, runtimes), and slack
+  skip=""
+  command -v nats-server >/dev/null || skip="nats-server is not installed (Debian package nats-server)"
+  (( CLUSTER_PER_NODE + 200 <= $(ulimit -n) && PER_PROCESS + 200 <= $(ulimit -n) )) \
+    || skip="${CLUSTER_PER_NODE} subscribers a node (and ${PER_PROCESS} a load process) need more than the $(ulimit -n) open files allowed"
+  (( avail_mb >= need_mb )) || skip="${cluster_subs} subscribers need about ${need_mb} MB, ${avail_mb} MB available"
+  if [[ -n "$skip" ]]; then
+    echo "!! cluster scenario skipped: $skip"
+    echo "cluster: skipped: $skip" >>"$TMP/meta.txt"
+  else
+    echo "cluster: ${CLUSTER_NODES} nodes on nats-server $(nats-server --version | awk '{print $2}') (JetStream, file store) and the single --store memory node on CPU 0, the load generator on CPU 1; publishes round-robin over the nodes; ${avail_mb} MB available before" >>"$TMP/meta.txt"
+    cluster_args=(--size "$FANOUT_SIZE" --rates "$CLUSTER_RATES" --duration "$CLUSTER_SECONDS" --warmup "$CLUSTER_WARMUP" --grace-ms "$CLUSTER_GRACE_MS"
+      --stop-on-fail false --max-p99-ms "$MAX_P99_MS" --stop-p99-ms "$STOP_P99_MS" --per-process "$PER_PROCESS" --scenario cluster)
+    LOADGEN_LIMIT_S=$CLUSTER_LIMIT_S
+
+    s=rawsse-memory
+    section "cluster: one node, $s, $CLUSTER_PER_NODE subscribers, rates $CLUSTER_RATES"
+    start_server "$s" 0 "cluster-$s"
+    loadgen "cluster-$s" fanout --label "$s-1node" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=bench" \
+      --subscribers "$CLUSTER_PER_NODE" --server-pid "$SERVER_PID" "${cluster_args[@]}"
+    stop_server "$s" cluster
+
+    section "cluster: nats-server and $CLUSTER_NODES nodes on stream $NATS_STREAM, $cluster_subs subscribers, rates $CLUSTER_RATES"
+    wait_quiet
+    names=(nats)
+    for ((i = 0; i < CLUSTER_NODES; i++)); do names+=("rawsse-node$i"); done
+    for name in "${names[@]}"; do
+      launch_server "$name" 0 "cluster-$name"
+      CLUSTER_PIDS+=("$SERVER_PID")
+      SERVER_PID=""
+    done
+    ports=$(for ((i = 0; i < CLUSTER_NODES; i++)); do echo "${PORT[rawsse-node$i]}"; done | paste -sd,)
+    pids=$(printf '%s\n' "${CLUSTER_PIDS[@]:1}" | paste -sd,)
+    loadgen "cluster-nats" fanout --label "rawsse-nats-${CLUSTER_NODES}nodes" --url "http://127.0.0.1:${PORT[rawsse-node0]}/sse?topic=bench" \
+      --ports "$ports" --server-pids "$pids" --store-pid "${CLUSTER_PIDS[0]}" --subscribers "$cluster_subs" "${cluster_args[@]}"
+    # The nodes first, then the nats-server they use.
+    for ((i = CLUSTER_NODES; i >= 0; i--)); do
+      stop_server "${names[$i]}" cluster "${CLUSTER_PIDS[$i]}"
+    done
+    CLUSTER_PIDS=()
+    unset LOADGEN_LIMIT_S
+  fi
 fi
 
 if has_scenario startup; then

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 
 namespace LoadGen;
@@ -22,6 +23,10 @@ internal static class FanoutMode
         double warmupSeconds = args.GetDouble("--warmup", 2);
         int size = args.GetInt("--size", 100);
         int serverPid = args.GetInt("--server-pid", 0);
+        // With --ports: each node's pid, in the same order (its CPU per delivery is reported on its own).
+        int[] serverPids = [.. args.GetList("--server-pids", serverPid.ToString(CultureInfo.InvariantCulture)).Select(p => (int)p)];
+        int storePid = args.GetInt("--store-pid", 0);
+        string scenario = args.Get("--scenario", "fanout");
         double maxP99Ms = args.GetDouble("--max-p99-ms", 100);
         double stopP99Ms = args.GetDouble("--stop-p99-ms", 1000);
         int graceMs = args.GetInt("--grace-ms", 5000);
@@ -34,33 +39,42 @@ internal static class FanoutMode
         string? publishAuth = args.Get("--publish-auth", "") is { Length: > 0 } auth ? auth : null;
         string publishFields = args.Get("--publish-fields", "");
         args.RejectUnknown();
+        if (options.Ports.Count > 1 && serverPids.Length != options.Ports.Count)
+        {
+            throw new ArgumentException($"--server-pids needs one pid per port of --ports ({options.Ports.Count})");
+        }
 
-        var report = new FanoutReport { Label = label, Subscribers = subscribers, Size = size, DurationSeconds = seconds, MaxP99Ms = maxP99Ms, StopP99Ms = stopP99Ms };
+        var servers = new ServerSet(serverPids, storePid, options.Ports.Count > 0 ? options.Ports : [options.Url.Port]);
+        var report = new FanoutReport
+        {
+            Label = label, Scenario = scenario, Ports = [.. options.Ports], Subscribers = subscribers, Size = size, DurationSeconds = seconds,
+            MaxP99Ms = maxP99Ms, StopP99Ms = stopP99Ms,
+        };
         await using (var pool = new ShardPool(options, perProcess))
         {
             report.Connect = await pool.AddAsync(subscribers).ConfigureAwait(false);
             report.LoadProcesses = pool.Processes;
             Console.WriteLine($"[{label}] fanout: {report.Connect} over {pool.Processes} process(es)");
-            using var publisher = new Publisher(publishUrl, topic, size, publishAuth, publishFields);
+            using var publisher = new Publisher(publishUrl, topic, size, publishAuth, publishFields, options.Ports);
             long sequence = 1;
             if (warmupSeconds > 0)
             {
                 // JIT tiers, thread pools and socket buffers settle here; nothing of it is reported.
-                var warmup = await RunStepAsync(pool, publisher, rates[0], warmupSeconds, size, sequence, window, graceMs, serverPid, maxP99Ms, stopP99Ms).ConfigureAwait(false);
+                var warmup = await RunStepAsync(pool, publisher, rates[0], warmupSeconds, size, sequence, window, graceMs, servers, maxP99Ms, stopP99Ms).ConfigureAwait(false);
                 Console.WriteLine($"[{label}] warm-up {rates[0]:N0}/s for {warmupSeconds} s: {warmup.Delivered:N0}/{warmup.Expected:N0} delivered, latency {warmup.LatencyMs}");
                 sequence += warmup.Published;
             }
 
             foreach (double rate in rates)
             {
-                var step = await RunStepAsync(pool, publisher, rate, seconds, size, sequence, window, graceMs, serverPid, maxP99Ms, stopP99Ms).ConfigureAwait(false);
+                var step = await RunStepAsync(pool, publisher, rate, seconds, size, sequence, window, graceMs, servers, maxP99Ms, stopP99Ms).ConfigureAwait(false);
                 Console.WriteLine(step.Describe(label));
                 sequence += step.Published;
                 if (!step.Clean && disturbedPercent > 0 && step.OtherCpuPercent > disturbedPercent)
                 {
                     // Another job took the CPUs: one more try at the same rate, and the first try is kept in the record.
                     Console.WriteLine($"[{label}] {rate:N0}/s was disturbed (other processes {step.OtherCpuPercent:F0} % CPU): trying it once more");
-                    var retry = await RunStepAsync(pool, publisher, rate, seconds, size, sequence, window, graceMs, serverPid, maxP99Ms, stopP99Ms).ConfigureAwait(false);
+                    var retry = await RunStepAsync(pool, publisher, rate, seconds, size, sequence, window, graceMs, servers, maxP99Ms, stopP99Ms).ConfigureAwait(false);
                     retry.DisturbedFirstTry = $"{step.Why} (other processes {step.OtherCpuPercent:F0} % CPU)";
                     step = retry;
                     Console.WriteLine(step.Describe(label));
@@ -96,28 +110,21 @@ internal static class FanoutMode
     }
 
     private static async Task<FanoutStep> RunStepAsync(ShardPool pool, Publisher publisher, double rate, double seconds, int size, long firstSequence,
-        int window, int graceMs, int serverPid, double maxP99Ms, double stopP99Ms)
+        int window, int graceMs, ServerSet servers, double maxP99Ms, double stopP99Ms)
     {
         int capacity = (int)Math.Ceiling(rate * seconds) + 16;
-        var serverBefore = ProcStats.TryRead(serverPid);
+        var serversBefore = servers.Read();
         var machineBefore = MachineCpu.Read();
         long started = Stopwatch.GetTimestamp();
         await pool.BeginStepAsync(firstSequence, capacity).ConfigureAwait(false);
         var published = await Task.Factory.StartNew(() => publisher.Run(rate, seconds, firstSequence, window), TaskCreationOptions.LongRunning).ConfigureAwait(false);
         var result = await pool.EndStepAsync(published.LastSequence, graceMs).ConfigureAwait(false);
         double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var serverAfter = ProcStats.TryRead(serverPid);
+        var serversAfter = servers.Read();
         var machineAfter = MachineCpu.Read();
 
         var latency = Histogram.FromData(result.Latency);
-        var completion = new Histogram();
-        foreach (long micros in result.CompletionMicros)
-        {
-            if (micros > 0)
-            {
-                completion.Record(micros);
-            }
-        }
+        var completion = PerEvent(result.CompletionMicros);
 
         var step = new FanoutStep
         {
@@ -137,6 +144,7 @@ internal static class FanoutMode
             Drained = result.Drained,
             LatencyMs = Percentiles.FromMicros(latency),
             LastSubscriberMs = Percentiles.FromMicros(completion),
+            FirstDeliveryMs = Percentiles.FromMicros(PerEvent(result.FirstMicros)),
             DeliveriesPerSecond = Math.Round(result.Received / Math.Max(published.Seconds, 1e-9)),
             WallSeconds = Math.Round(wall, 2),
             LoadCpuSeconds = Math.Round(result.CpuSeconds, 2),
@@ -146,16 +154,52 @@ internal static class FanoutMode
             LoadGcCount = result.GcCount,
         };
 
-        if (serverBefore is { } before && serverAfter is { } after)
+        var cpu = new double[serversBefore.Nodes.Length];
+        for (int i = 0; i < cpu.Length; i++)
         {
-            step.ServerCpuSeconds = Math.Round(after.CpuSeconds - before.CpuSeconds, 2);
+            if (serversBefore.Nodes[i] is { } before && serversAfter.Nodes[i] is { } after)
+            {
+                cpu[i] = after.CpuSeconds - before.CpuSeconds;
+                step.ServerCpuSeconds += cpu[i];
+                step.ServerRssMb += after.RssKb / 1024.0;
+                step.ServerThreads += after.Threads;
+            }
+        }
+
+        if (serversAfter.Nodes.Any(n => n is not null))
+        {
+            step.ServerCpuSeconds = Math.Round(step.ServerCpuSeconds, 2);
             step.ServerCpuPercent = Math.Round(100 * step.ServerCpuSeconds / wall, 1);
-            step.ServerRssMb = Math.Round(after.RssKb / 1024.0, 1);
-            step.ServerThreads = after.Threads;
+            step.ServerRssMb = Math.Round(step.ServerRssMb, 1);
             step.DeliveriesPerServerCpuSecond = step.ServerCpuSeconds > 0 ? Math.Round(result.Received / step.ServerCpuSeconds) : 0;
         }
 
-        double other = machineAfter.BusySeconds - machineBefore.BusySeconds - step.ServerCpuSeconds - result.CpuSeconds;
+        for (int t = 0; t < result.Targets.Count; t++)
+        {
+            var part = result.Targets[t];
+            double nodeCpu = t < cpu.Length ? cpu[t] : 0;
+            step.Nodes.Add(new NodeStep
+            {
+                Port = t < servers.Ports.Count ? servers.Ports[t] : 0,
+                Subscribers = part.Subscribers,
+                Closed = part.Closed,
+                Delivered = part.Received,
+                Lost = part.Missing,
+                LatencyMs = Percentiles.FromMicros(Histogram.FromData(part.Latency)),
+                CpuSeconds = Math.Round(nodeCpu, 2),
+                CpuPercent = Math.Round(100 * nodeCpu / wall, 1),
+                DeliveriesPerCpuSecond = nodeCpu > 0 ? Math.Round(part.Received / nodeCpu) : 0,
+                RssMb = t < cpu.Length && serversAfter.Nodes[t] is { } node ? Math.Round(node.RssKb / 1024.0, 1) : 0,
+            });
+        }
+
+        if (serversBefore.Store is { } storeBefore && serversAfter.Store is { } storeAfter)
+        {
+            step.StoreCpuSeconds = Math.Round(storeAfter.CpuSeconds - storeBefore.CpuSeconds, 2);
+            step.StoreCpuPercent = Math.Round(100 * step.StoreCpuSeconds / wall, 1);
+        }
+
+        double other = machineAfter.BusySeconds - machineBefore.BusySeconds - step.ServerCpuSeconds - step.StoreCpuSeconds - result.CpuSeconds;
         step.OtherCpuPercent = Math.Round(Math.Max(0, 100 * other / wall), 1);
         step.StealPercent = Math.Round(100 * (machineAfter.StealSeconds - machineBefore.StealSeconds) / wall, 1);
 
@@ -175,6 +219,21 @@ internal static class FanoutMode
         step.Why = string.Join("; ", why);
         step.LoadBound = step.LoadCpuPercent >= 90;
         return step;
+    }
+
+    /// <summary>Per-event figures (0: none) as a histogram.</summary>
+    private static Histogram PerEvent(long[] micros)
+    {
+        var histogram = new Histogram();
+        foreach (long m in micros)
+        {
+            if (m > 0)
+            {
+                histogram.Record(m);
+            }
+        }
+
+        return histogram;
     }
 
     private static string TopicOf(Uri url)

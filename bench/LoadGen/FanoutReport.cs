@@ -4,6 +4,8 @@ internal sealed class FanoutReport
 {
     public string Mode { get; set; } = "fanout";
     public string Label { get; set; } = "";
+    public string Scenario { get; set; } = "fanout"; // the report's section: "fanout", or "cluster" (several nodes, or the single node compared with them)
+    public List<int> Ports { get; set; } = [];
     public bool Ok { get; set; }
     public int Subscribers { get; set; }
     public int Size { get; set; }

@@ -19,13 +19,17 @@ internal sealed class FanoutStep
     public bool Drained { get; set; }
     public Percentiles LatencyMs { get; set; } = new();
     public Percentiles LastSubscriberMs { get; set; } = new();
+    public Percentiles FirstDeliveryMs { get; set; } = new();  // per event: publish to its first delivery anywhere
     public double DeliveriesPerSecond { get; set; }
     public double WallSeconds { get; set; }
-    public double ServerCpuSeconds { get; set; }
+    public double ServerCpuSeconds { get; set; }       // every server of --server-pids together
     public double ServerCpuPercent { get; set; }
     public double DeliveriesPerServerCpuSecond { get; set; }
     public double ServerRssMb { get; set; }
     public int ServerThreads { get; set; }
+    public List<NodeStep> Nodes { get; set; } = [];   // per server port, in the order of --ports
+    public double StoreCpuSeconds { get; set; }        // the store's process (--store-pid: nats-server), if any
+    public double StoreCpuPercent { get; set; }
     public double LoadCpuSeconds { get; set; }
     public double LoadCpuPercent { get; set; }
     public double LoadRssMb { get; set; }
@@ -44,6 +48,9 @@ internal sealed class FanoutStep
         $"reordered {OutOfOrder:N0}, closed {Closed:N0}\n" +
         $"    latency {LatencyMs}\n" +
         $"    last subscriber {LastSubscriberMs}\n" +
+        $"    first subscriber {FirstDeliveryMs}\n" +
+        (Nodes.Count > 1 ? string.Concat(Nodes.Select(n => $"    node :{n.Port}: {n.Delivered:N0} delivered, lost {n.Lost:N0}, closed {n.Closed:N0}, latency {n.LatencyMs}, {n.CpuSeconds:F2} CPU-s, {n.DeliveriesPerCpuSecond:N0} deliveries/CPU-s\n")) : "") +
+        (StoreCpuSeconds > 0 ? $"    store {StoreCpuSeconds:F2} CPU-s ({StoreCpuPercent:F0} %)\n" : "") +
         $"    publish round trip p50 {PublishRoundTripMs.P50:F2} ms, p99 {PublishRoundTripMs.P99:F2} ms\n" +
         $"    {DeliveriesPerSecond:N0} deliveries/s; server {ServerCpuSeconds:F2} CPU-s ({ServerCpuPercent:F0} %), {DeliveriesPerServerCpuSecond:N0} deliveries/CPU-s, RSS {ServerRssMb:F1} MB; " +
         $"load generator {LoadCpuPercent:F0} % CPU, {LoadGcCount} GCs ({LoadGcPauseMs:F0} ms); other processes {OtherCpuPercent:F0} % CPU, steal {StealPercent:F0} %{(LoadBound ? " (saturated: results are bounded by the load generator)" : "")}\n" +

@@ -13,7 +13,15 @@ internal sealed class GroupOptions
     public int ConnectTimeoutMs { get; init; } = 30_000;
     public int TickPeriodMs { get; init; } = 500;
 
-    public IPEndPoint Server => new(IPAddress.Parse(Url.Host), Url.Port);
+    /// <summary>The server ports subscribers spread over, round-robin by index (several nodes of a cluster); just the url's port by default.</summary>
+    public IReadOnlyList<int> Ports { get; init; } = [];
+
+    public int Targets => Math.Max(1, Ports.Count);
+
+    /// <summary>Which of <see cref="Ports"/> subscriber <paramref name="index"/> (over every shard) connects to.</summary>
+    public int TargetOf(int index) => index % Targets;
+
+    public IPEndPoint ServerFor(int target) => new(IPAddress.Parse(Url.Host), Ports.Count == 0 ? Url.Port : Ports[target]);
 
     public byte[] Request() => Encoding.ASCII.GetBytes(
         $"GET {Url.PathAndQuery} HTTP/1.1\r\nHost: {Url.Authority}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
@@ -34,7 +42,7 @@ internal sealed class GroupOptions
     [
         "--url", Url.ToString(), "--buffer", BufferBytes.ToString(), "--per-address", PerAddress.ToString(),
         "--connect-concurrency", ConnectConcurrency.ToString(), "--connect-timeout-ms", ConnectTimeoutMs.ToString(),
-        "--tick-period-ms", TickPeriodMs.ToString(),
+        "--tick-period-ms", TickPeriodMs.ToString(), .. (Ports.Count == 0 ? Array.Empty<string>() : ["--ports", string.Join(',', Ports)]),
     ];
 
     public static GroupOptions From(Args args) => new()
@@ -45,5 +53,6 @@ internal sealed class GroupOptions
         ConnectConcurrency = args.GetInt("--connect-concurrency", 200),
         ConnectTimeoutMs = args.GetInt("--connect-timeout-ms", 30_000),
         TickPeriodMs = args.GetInt("--tick-period-ms", 500),
+        Ports = [.. args.GetList("--ports", "").Select(p => (int)p)],
     };
 }

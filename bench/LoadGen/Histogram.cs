@@ -32,29 +32,8 @@ internal sealed class Histogram
 
         Interlocked.Increment(ref _counts[IndexOf(value)]);
         Interlocked.Increment(ref _total);
-        long max = Volatile.Read(ref _max);
-        while (value > max)
-        {
-            long seen = Interlocked.CompareExchange(ref _max, value, max);
-            if (seen == max)
-            {
-                break;
-            }
-
-            max = seen;
-        }
-
-        long min = Volatile.Read(ref _min);
-        while (value < min)
-        {
-            long seen = Interlocked.CompareExchange(ref _min, value, min);
-            if (seen == min)
-            {
-                break;
-            }
-
-            min = seen;
-        }
+        AtomicExtreme.Max(ref _max, value);
+        AtomicExtreme.Min(ref _min, value);
     }
 
     /// <summary>The value at <paramref name="percentile"/> (0..100): the highest value of the bucket that reaches it, capped at the maximum seen.</summary>

@@ -6,6 +6,8 @@ const string Usage = """
       fanout   --url http://127.0.0.1:P/sse?topic=bench --subscribers N --rates 10,50,100 --duration S --size BYTES
                [--server-pid PID] [--max-p99-ms 100] [--stop-p99-ms 1000] [--retry-disturbed 25] [--grace-ms 5000] [--window 256] [--stop-on-fail true|false] [--warmup 2]
                [--topic T (published to; default: the url's)] [--publish-auth "Bearer JWT"] [--publish-fields private=on]
+               [--ports P1,P2,... --server-pids PID1,PID2,...] (several nodes: subscriber k and event SEQ go to port k and SEQ mod N
+               of the url's host; CPU per delivery is reported per node) [--store-pid PID (nats-server)] [--scenario cluster]
       idle     --url ... --steps 1000,5000,10000 [--settle-ms 3000] [--server-pid PID]
       ticker   --url http://127.0.0.1:P/sse --subscribers N --duration S [--tick-period-ms 500] [--server-pid PID]
       startup  --url http://127.0.0.1:P/ [--runs 3] [--settle-ms 2000] -- SERVER COMMAND...

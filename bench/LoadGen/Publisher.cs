@@ -1,36 +1,32 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace LoadGen;
 
 /// <summary>
-/// Publishes bench events through <c>POST /publish</c> on one keep-alive connection, pipelined up to a
-/// window, so the server handles them in order. Each event's data is <c>SEQ.SENTAT.padding</c>, SENTAT being
-/// the <c>Stopwatch</c> timestamp (CLOCK_MONOTONIC, comparable across processes) taken just before the send.
-/// A sender thread keeps the schedule; a reader thread matches responses to requests in order.
+/// Publishes bench events through <c>POST /publish</c> on one keep-alive connection per server port, pipelined
+/// up to a window, so each server handles its share in order; with several ports (the nodes of a cluster)
+/// event SEQ goes to port SEQ mod N. Each event's data is <c>SEQ.SENTAT.padding</c>, SENTAT being the
+/// <c>Stopwatch</c> timestamp (CLOCK_MONOTONIC, comparable across processes) taken just before the send.
+/// The calling thread keeps the schedule; each <see cref="PublishConnection"/> reads its own responses.
 /// </summary>
 internal sealed class Publisher : IDisposable
 {
-    private const int RingSize = 1 << 14;
+    private const int MaxBatch = 64;
 
-    private readonly Socket _socket;
+    private readonly PublishConnection[] _connections;
     private readonly byte[] _head;
     private readonly byte[] _bodyStart;
     private readonly int _payloadBytes;
-    private readonly long[] _sentAt = new long[RingSize];
-    private readonly Thread _reader;
     private SemaphoreSlim _window = new(1);
     private PublishResult _current = new();
-    private long _requests;
-    private long _responses;
-    private volatile bool _closing;
 
     /// <param name="authorization">An <c>Authorization</c> value sent with every publish (a bearer JWT), or null.</param>
     /// <param name="extraFields">Form fields sent before <c>data</c> in every publish (<c>private=on</c>), or empty.</param>
-    public Publisher(Uri publishUrl, string topic, int payloadBytes, string? authorization = null, string extraFields = "")
+    /// <param name="ports">The server ports to spread the events over, or empty for the url's own.</param>
+    public Publisher(Uri publishUrl, string topic, int payloadBytes, string? authorization = null, string extraFields = "", IReadOnlyList<int>? ports = null)
     {
         _payloadBytes = payloadBytes;
         string auth = authorization is null ? "" : $"Authorization: {authorization}\r\n";
@@ -38,21 +34,31 @@ internal sealed class Publisher : IDisposable
             $"POST {publishUrl.PathAndQuery} HTTP/1.1\r\nHost: {publishUrl.Authority}\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
         string extra = extraFields.Length == 0 ? "" : extraFields + "&";
         _bodyStart = Encoding.ASCII.GetBytes($"topic={Uri.EscapeDataString(topic)}&{extra}data=");
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        _socket.Connect(new IPEndPoint(IPAddress.Parse(publishUrl.Host), publishUrl.Port));
-        _reader = new Thread(ReadResponses) { IsBackground = true, Name = "publish-responses" };
-        _reader.Start();
+        var host = IPAddress.Parse(publishUrl.Host);
+        _connections = [.. (ports is { Count: > 0 } ? ports : [publishUrl.Port]).Select(port => new PublishConnection(new IPEndPoint(host, port), OnResponse))];
     }
+
+    private long Requests => _connections.Sum(c => c.Requests);
+    private long Responses => _connections.Sum(c => c.Responses);
 
     /// <summary>Publishes at <paramref name="rate"/> events/s for <paramref name="seconds"/>, then waits (bounded) for every answer.</summary>
     public PublishResult Run(double rate, double seconds, long firstSequence, int window)
     {
         var result = new PublishResult { FirstSequence = firstSequence };
         Volatile.Write(ref _current, result);
-        _window = new SemaphoreSlim(Math.Min(window, RingSize / 2));
+        _window = new SemaphoreSlim(Math.Min(window, PublishConnection.MaxWindow));
         long total = Math.Max(1, (long)Math.Round(rate * seconds));
-        long baseRequest = Interlocked.Read(ref _requests);
-        var buffer = new byte[64 * (_head.Length + _bodyStart.Length + _payloadBytes + 64)];
+        long baseRequest = Requests;
+        int n = _connections.Length;
+        var buffers = _connections.Select(_ => new byte[MaxBatch * (_head.Length + _bodyStart.Length + _payloadBytes + 64)]).ToArray();
+        var lengths = new int[n];
+        var sentAt = new long[n][];
+        var batches = new int[n];
+        for (int c = 0; c < n; c++)
+        {
+            sentAt[c] = new long[MaxBatch];
+        }
+
         long start = Stopwatch.GetTimestamp();
         long sent = 0;
         while (sent < total)
@@ -67,9 +73,11 @@ internal sealed class Publisher : IDisposable
                 continue;
             }
 
-            // Everything due now leaves in one write (at most 64 requests).
-            int length = 0, batch = 0;
-            while (sent < total && batch < 64 && start + (long)(sent * Stopwatch.Frequency / rate) <= now)
+            // Everything due now leaves in one write per connection (at most 64 requests in all).
+            int batch = 0;
+            Array.Clear(lengths);
+            Array.Clear(batches);
+            while (sent < total && batch < MaxBatch && start + (long)(sent * Stopwatch.Frequency / rate) <= now)
             {
                 if (!_window.Wait(batch == 0 ? 10_000 : 0))
                 {
@@ -83,33 +91,65 @@ internal sealed class Publisher : IDisposable
                 }
 
                 now = Stopwatch.GetTimestamp();
-                _sentAt[(baseRequest + sent) & (RingSize - 1)] = now;
-                length += WriteRequest(buffer.AsSpan(length), firstSequence + sent, now);
+                long sequence = firstSequence + sent;
+                int c = (int)(sequence % n);
+                sentAt[c][batches[c]++] = now;
+                lengths[c] += WriteRequest(buffers[c].AsSpan(lengths[c]), sequence, now);
                 sent++;
                 batch++;
             }
 
-            if (length > 0)
+            for (int c = 0; c < n; c++)
             {
-                Interlocked.Add(ref _requests, batch);
-                _socket.Send(buffer.AsSpan(0, length));
+                if (batches[c] > 0)
+                {
+                    _connections[c].Send(buffers[c].AsSpan(0, lengths[c]), sentAt[c].AsSpan(0, batches[c]));
+                }
             }
         }
 
         result.Sent = sent;
         result.Seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
-        while (Interlocked.Read(ref _responses) < baseRequest + sent && Stopwatch.GetTimestamp() < deadline && _reader.IsAlive)
+        while (Responses < baseRequest + sent && Stopwatch.GetTimestamp() < deadline && _connections.All(c => c.Alive))
         {
             Thread.Sleep(1);
         }
 
         lock (result)
         {
-            result.Failed += baseRequest + sent - Interlocked.Read(ref _responses);
+            result.Failed += baseRequest + sent - Responses;
         }
 
         return result;
+    }
+
+    /// <summary>On a connection's reader thread: one response, in request order on that connection.</summary>
+    private void OnResponse(int status, long roundTripMicros)
+    {
+        var result = Volatile.Read(ref _current);
+        lock (result)
+        {
+            result.RoundTrip.Record(roundTripMicros);
+            result.Statuses[status] = result.Statuses.GetValueOrDefault(status) + 1;
+            if (status == 200)
+            {
+                result.Ok++;
+            }
+            else
+            {
+                result.Failed++;
+            }
+        }
+
+        try
+        {
+            _window.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A late answer to a step that gave up waiting: its window is gone.
+        }
     }
 
     private int WriteRequest(Span<byte> span, long sequence, long sentAt)
@@ -139,142 +179,11 @@ internal sealed class Publisher : IDisposable
         return w + dataLength - n;
     }
 
-    private void ReadResponses()
-    {
-        var buffer = new byte[64 * 1024];
-        int held = 0;
-        try
-        {
-            while (!_closing)
-            {
-                if (held == buffer.Length)
-                {
-                    throw new InvalidDataException("publish response larger than 64 KiB");
-                }
-
-                int n = _socket.Receive(buffer, held, buffer.Length - held, SocketFlags.None);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                long now = Stopwatch.GetTimestamp();
-                held += n;
-                int offset = 0;
-                while (TryReadResponse(buffer.AsSpan(offset, held - offset), out int consumed, out int status))
-                {
-                    offset += consumed;
-                    long index = _responses;
-                    var result = Volatile.Read(ref _current);
-                    lock (result)
-                    {
-                        result.RoundTrip.Record(StepStats.ToMicros(now - _sentAt[index & (RingSize - 1)]));
-                        result.Statuses[status] = result.Statuses.GetValueOrDefault(status) + 1;
-                        if (status == 200)
-                        {
-                            result.Ok++;
-                        }
-                        else
-                        {
-                            result.Failed++;
-                        }
-                    }
-
-                    Interlocked.Increment(ref _responses);
-                    try
-                    {
-                        _window.Release();
-                    }
-                    catch (SemaphoreFullException)
-                    {
-                        // A late answer to a step that gave up waiting: its window is gone.
-                    }
-                }
-
-                buffer.AsSpan(offset, held - offset).CopyTo(buffer);
-                held -= offset;
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidDataException)
-        {
-            if (!_closing)
-            {
-                Console.Error.WriteLine($"loadgen: publish connection failed: {ex.Message}");
-            }
-        }
-    }
-
-    /// <summary>One complete response (head and body, Content-Length or chunked) at the start of <paramref name="input"/>.</summary>
-    private static bool TryReadResponse(ReadOnlySpan<byte> input, out int consumed, out int status)
-    {
-        consumed = 0;
-        status = 0;
-        if (!ResponseHead.TryParse(input, out var head))
-        {
-            return false;
-        }
-
-        status = head.Status;
-        var body = input[head.Length..];
-        if (head.Chunked)
-        {
-            int at = 0;
-            while (true)
-            {
-                int eol = body[at..].IndexOf("\r\n"u8);
-                if (eol < 0)
-                {
-                    return false;
-                }
-
-                var sizeText = body.Slice(at, eol);
-                int semicolon = sizeText.IndexOf((byte)';');
-                if (semicolon >= 0)
-                {
-                    sizeText = sizeText[..semicolon];
-                }
-
-                if (!Utf8Parser.TryParse(sizeText, out long size, out _, 'x'))
-                {
-                    throw new InvalidDataException("bad chunk size in a publish response");
-                }
-
-                at += eol + 2;
-                if (size == 0)
-                {
-                    // No trailers expected: the last chunk ends with one more CRLF.
-                    if (body.Length < at + 2)
-                    {
-                        return false;
-                    }
-
-                    consumed = head.Length + at + 2;
-                    return true;
-                }
-
-                if (body.Length < at + size + 2)
-                {
-                    return false;
-                }
-
-                at += (int)size + 2;
-            }
-        }
-
-        long length = Math.Max(0, head.ContentLength);
-        if (body.Length < length)
-        {
-            return false;
-        }
-
-        consumed = head.Length + (int)length;
-        return true;
-    }
-
     public void Dispose()
     {
-        _closing = true;
-        _socket.Dispose();
-        _reader.Join(TimeSpan.FromSeconds(5));
+        foreach (var connection in _connections)
+        {
+            connection.Dispose();
+        }
     }
 }

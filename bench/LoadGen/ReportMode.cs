@@ -23,6 +23,7 @@ internal static class ReportMode
 
         var idle = new List<IdleReport>();
         var fanout = new List<FanoutReport>();
+        var cluster = new List<FanoutReport>();
         var ticker = new List<TickerReport>();
         var statics = new List<StaticReport>();
         var startup = new List<StartupReport>();
@@ -35,7 +36,10 @@ internal static class ReportMode
             switch (mode)
             {
                 case "idle": idle.Add(Json.Read<IdleReport>(line)); break;
-                case "fanout": fanout.Add(Json.Read<FanoutReport>(line)); break;
+                case "fanout":
+                    var run = Json.Read<FanoutReport>(line);
+                    (run.Scenario == "cluster" ? cluster : fanout).Add(run);
+                    break;
                 case "ticker": ticker.Add(Json.Read<TickerReport>(line)); break;
                 case "static": statics.Add(Json.Read<StaticReport>(line)); break;
                 case "startup": startup.Add(Json.Read<StartupReport>(line)); break;
@@ -67,10 +71,11 @@ internal static class ReportMode
 
         md.AppendLine();
         Headlines(md, idle, fanout, ticker, statics, startup);
-        Problems(md, crashes, idle, fanout, ticker, statics, startup);
+        Problems(md, crashes, idle, [.. fanout, .. cluster], ticker, statics, startup);
         Noise(md, noise);
         Idle(md, idle, charts, chartDir);
         Fanout(md, fanout, charts, chartDir);
+        Cluster(md, cluster, charts, chartDir);
         Ticker(md, ticker, charts, chartDir);
         Static(md, statics, charts, chartDir);
         Startup(md, startup, charts, chartDir);
@@ -258,6 +263,91 @@ internal static class ReportMode
             """, fanout.Select(r => r.Label), l => $"'fanout-{l}.dat' using 1:4 with linespoints title '{l}'");
         md.AppendLine(CultureInfo.InvariantCulture, $"![fan-out latency]({chartDir}/fanout-latency.png)");
         md.AppendLine(CultureInfo.InvariantCulture, $"![fan-out efficiency]({chartDir}/fanout-cpu.png)");
+        md.AppendLine();
+    }
+
+    private static void Cluster(StringBuilder md, List<FanoutReport> cluster, string charts, string chartDir)
+    {
+        if (cluster.Count == 0)
+        {
+            return;
+        }
+
+        var nodes = cluster.FirstOrDefault(r => r.Ports.Count > 1);
+        var single = cluster.FirstOrDefault(r => r.Ports.Count <= 1);
+        md.AppendLine("## Cluster");
+        md.AppendLine();
+        string who = nodes is null ? "" : Inv($"{nodes.Ports.Count} RawSse nodes sharing one NATS JetStream stream (`--store nats://`), {nodes.Subscribers / nodes.Ports.Count:N0} subscribers on each ({nodes.Subscribers:N0} in all), the publishes spread round-robin over the nodes (event SEQ to node SEQ mod {nodes.Ports.Count}), against ");
+        string against = single is null ? "no single node" : Inv($"one node with `--store memory` and {single.Subscribers:N0} subscribers");
+        md.AppendLine(who + against + Inv($", measured in the same run. {cluster[0].Size}-byte events on one topic, {cluster[0].DurationSeconds} s per rate after a warm-up. ") +
+            "Every server and the nats-server share CPU 0, the load generator has CPU 1. Latency is publish to delivery, per event and subscriber on every node; \"first\" is, per event, publish to its first delivery anywhere: " +
+            "for the cluster that is the JetStream append, its acknowledgement and the node reading the event back before it sends, for the single node the in-memory append. " +
+            "Deliveries per CPU-second: every node's subscribers' deliveries over the nodes' CPU time in the interval, and per node (that node's subscribers' deliveries over that node's CPU time); the nats-server's CPU is its own column.");
+        md.AppendLine();
+        md.AppendLine("| setup | nodes | subscribers | rate/s | sent/s | delivered | lost | dup | reord | closed | p50 ms | p99 ms | max ms | first p50 ms | first p99 ms | last sub p99 ms | deliveries/CPU-s per node | servers CPU % | nats CPU % | load % | other % | verdict |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|");
+        foreach (var r in cluster)
+        {
+            foreach (var s in r.Steps)
+            {
+                var perNode = s.Nodes.Select(n => n.DeliveriesPerCpuSecond).ToList();
+                string efficiency = perNode.Count > 1
+                    ? Inv($"{s.DeliveriesPerServerCpuSecond:N0} (nodes {perNode.Min():N0}–{perNode.Max():N0})")
+                    : Inv($"{s.DeliveriesPerServerCpuSecond:N0}");
+                md.AppendLine(Inv($"| {r.Label} | {Math.Max(1, r.Ports.Count)} | {s.Subscribers:N0} | {s.TargetRate:N0} | {s.AchievedRate:N1} | {s.Delivered:N0} | {s.Lost:N0} | {s.Duplicates:N0} | {s.OutOfOrder:N0} | {s.Closed:N0} | {s.LatencyMs.P50:F1} | {s.LatencyMs.P99:F1} | {s.LatencyMs.Max:F1} | {s.FirstDeliveryMs.P50:F2} | {s.FirstDeliveryMs.P99:F2} | {s.LastSubscriberMs.P99:F1} | {efficiency} | {s.ServerCpuPercent:F0} | {(r.Ports.Count > 1 ? s.StoreCpuPercent.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {s.LoadCpuPercent:F0} | {s.OtherCpuPercent:F0} | {(s.Clean ? "clean" : s.Sustained ? "sustained: " + s.Why : "no: " + s.Why)}{(s.LoadBound ? "; load generator saturated" : "")} |"));
+            }
+
+            File.WriteAllLines(Path.Combine(charts, $"cluster-{r.Label}.dat"),
+                r.Steps.Select(s => Inv($"{s.TargetRate} {Math.Max(s.LatencyMs.P50, 0.01):F3} {Math.Max(s.LatencyMs.P99, 0.01):F3} {Math.Max(s.FirstDeliveryMs.P50, 0.01):F3} {Math.Max(s.FirstDeliveryMs.P99, 0.01):F3}")));
+        }
+
+        md.AppendLine();
+        md.AppendLine("Per node:");
+        md.AppendLine();
+        md.AppendLine("| setup | rate/s | port | subscribers | delivered | lost | closed | p50 ms | p99 ms | max ms | CPU-s | CPU % | deliveries/CPU-s | RSS MB |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in cluster)
+        {
+            foreach (var s in r.Steps)
+            {
+                foreach (var n in s.Nodes)
+                {
+                    md.AppendLine(Inv($"| {r.Label} | {s.TargetRate:N0} | {n.Port} | {n.Subscribers:N0} | {n.Delivered:N0} | {n.Lost:N0} | {n.Closed:N0} | {n.LatencyMs.P50:F1} | {n.LatencyMs.P99:F1} | {n.LatencyMs.Max:F1} | {n.CpuSeconds:F2} | {n.CpuPercent:F0} | {n.DeliveriesPerCpuSecond:N0} | {n.RssMb:F0} |"));
+                }
+            }
+        }
+
+        md.AppendLine();
+        if (nodes is not null && single is not null)
+        {
+            md.AppendLine(Inv($"What the cluster costs, {nodes.Label} against {single.Label} at the same rate (\"added\" is the difference):"));
+            md.AppendLine();
+            md.AppendLine("| rate/s | first delivery p50 ms (added) | first delivery p99 ms (added) | p99 ms, every subscriber | deliveries per node CPU-second (× single) |");
+            md.AppendLine("|---:|---|---|---|---|");
+            foreach (var s in nodes.Steps)
+            {
+                var one = single.Steps.FirstOrDefault(o => o.TargetRate == s.TargetRate);
+                if (one is null)
+                {
+                    continue;
+                }
+
+                double both = s.DeliveriesPerServerCpuSecond, alone = one.DeliveriesPerServerCpuSecond;
+                md.AppendLine(Inv($"| {s.TargetRate:N0} | {s.FirstDeliveryMs.P50:F2} vs {one.FirstDeliveryMs.P50:F2} ({s.FirstDeliveryMs.P50 - one.FirstDeliveryMs.P50:+0.00;-0.00}) | {s.FirstDeliveryMs.P99:F2} vs {one.FirstDeliveryMs.P99:F2} ({s.FirstDeliveryMs.P99 - one.FirstDeliveryMs.P99:+0.00;-0.00}) | {s.LatencyMs.P99:F1} vs {one.LatencyMs.P99:F1} | {both:N0} vs {alone:N0} (×{(alone > 0 ? both / alone : 0):F2}) |"));
+            }
+
+            md.AppendLine();
+        }
+
+        WriteChart(charts, "cluster-latency", """
+            set title "Cluster against one node: p99 latency to every subscriber, and to the first"
+            set xlabel "publish rate (events/s)"
+            set ylabel "ms"
+            set logscale xy
+            set key top left
+            set grid
+            """, cluster.Select(r => r.Label), l => $"'cluster-{l}.dat' using 1:3 with linespoints title '{l} p99', '' using 1:5 with linespoints title '{l} first p99'");
+        md.AppendLine(CultureInfo.InvariantCulture, $"![cluster latency]({chartDir}/cluster-latency.png)");
         md.AppendLine();
     }
 

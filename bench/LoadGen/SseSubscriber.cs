@@ -37,9 +37,10 @@ internal sealed class SseSubscriber : IEventSink
     internal long LastTickAt;
     internal long BytesReceived;
 
-    public SseSubscriber(SubscriberGroup group, IPAddress source, int bufferBytes)
+    public SseSubscriber(SubscriberGroup group, IPAddress source, int bufferBytes, int target)
     {
         _group = group;
+        Target = target;
         _buffer = new byte[bufferBytes];
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -53,6 +54,9 @@ internal sealed class SseSubscriber : IEventSink
 
         _socket.Bind(new IPEndPoint(source, 0));
     }
+
+    /// <summary>Which of the group's server ports this stream connects to.</summary>
+    public int Target { get; }
 
     /// <summary>The response status once the head has arrived (200 means subscribed), or 0 when the connection failed first.</summary>
     public Task<int> Ready => _ready.Task;
@@ -171,14 +175,14 @@ internal sealed class SseSubscriber : IEventSink
         {
             Received++;
             Next++;
-            step.Record(sequence, sentAt, receivedAt);
+            step.Record(sequence, sentAt, receivedAt, Target);
         }
         else if (sequence > Next)
         {
             Missing += sequence - Next;
             Received++;
             Next = sequence + 1;
-            step.Record(sequence, sentAt, receivedAt);
+            step.Record(sequence, sentAt, receivedAt, Target);
         }
         else if (sequence == LastSequence)
         {

@@ -15,6 +15,8 @@ internal sealed class StepResult
     public bool Drained { get; set; }              // every subscriber had the last event before the grace period ran out
     public HistogramData? Latency { get; set; }
     public long[] CompletionMicros { get; set; } = [];
+    public long[] FirstMicros { get; set; } = [];  // per event: the latency of its first delivery (0: nobody had it)
+    public List<TargetResult> Targets { get; set; } = []; // per server port, in the order of --ports
     public HistogramData? TickIntervals { get; set; }
     public HistogramData? TickJitter { get; set; }
     public long TicksMissed { get; set; }
@@ -53,16 +55,16 @@ internal sealed class StepResult
             latency.Add(Histogram.FromData(p.Latency));
             intervals.Add(Histogram.FromData(p.TickIntervals));
             jitter.Add(Histogram.FromData(p.TickJitter));
-            if (p.CompletionMicros.Length > merged.CompletionMicros.Length)
+            merged.CompletionMicros = Combine(merged.CompletionMicros, p.CompletionMicros, Math.Max);
+            merged.FirstMicros = Combine(merged.FirstMicros, p.FirstMicros, (a, b) => a == 0 ? b : b == 0 ? a : Math.Min(a, b));
+            for (int t = 0; t < p.Targets.Count; t++)
             {
-                var grown = new long[p.CompletionMicros.Length];
-                merged.CompletionMicros.CopyTo(grown, 0);
-                merged.CompletionMicros = grown;
-            }
+                if (t == merged.Targets.Count)
+                {
+                    merged.Targets.Add(new TargetResult());
+                }
 
-            for (int i = 0; i < p.CompletionMicros.Length; i++)
-            {
-                merged.CompletionMicros[i] = Math.Max(merged.CompletionMicros[i], p.CompletionMicros[i]);
+                merged.Targets[t].Add(p.Targets[t]);
             }
 
             foreach (var t in p.Ticks)
@@ -85,5 +87,17 @@ internal sealed class StepResult
         merged.TickJitter = jitter.ToData();
         merged.Ticks = [.. ticks.Values.OrderBy(t => t.Id)];
         return merged;
+    }
+
+    /// <summary>Per-event figures of two shards, element by element (the longer array sets the length; a missing element is 0).</summary>
+    private static long[] Combine(long[] a, long[] b, Func<long, long, long> pick)
+    {
+        var combined = new long[Math.Max(a.Length, b.Length)];
+        for (int i = 0; i < combined.Length; i++)
+        {
+            combined[i] = pick(i < a.Length ? a[i] : 0, i < b.Length ? b[i] : 0);
+        }
+
+        return combined;
     }
 }

@@ -26,7 +26,7 @@ internal sealed class SubscriberGroup : IAsyncDisposable
     {
         _options = options;
         _request = options.Request();
-        _step = new StepStats(_stepId, firstSequence: long.MaxValue, capacity: 0, TickPeriodTicks(options));
+        _step = new StepStats(_stepId, firstSequence: long.MaxValue, capacity: 0, TickPeriodTicks(options), options.Targets);
     }
 
     public StepStats CurrentStep => Volatile.Read(ref _step);
@@ -37,7 +37,6 @@ internal sealed class SubscriberGroup : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         var summary = new ConnectSummary { Requested = count };
         using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
-        var server = _options.Server;
         var waits = new List<Task>(count);
         lock (_connectErrors)
         {
@@ -50,7 +49,7 @@ internal sealed class SubscriberGroup : IAsyncDisposable
             SseSubscriber subscriber;
             try
             {
-                subscriber = new SseSubscriber(this, _options.SourceFor(firstIndex + i), _options.BufferBytes);
+                subscriber = new SseSubscriber(this, _options.SourceFor(firstIndex + i), _options.BufferBytes, _options.TargetOf(firstIndex + i));
             }
             catch (SocketException ex)
             {
@@ -60,7 +59,7 @@ internal sealed class SubscriberGroup : IAsyncDisposable
             }
 
             _subscribers.Add(subscriber);
-            _loops.Add(subscriber.RunAsync(server, _request, _stop.Token));
+            _loops.Add(subscriber.RunAsync(_options.ServerFor(subscriber.Target), _request, _stop.Token));
             waits.Add(WaitReadyAsync(subscriber, gate, summary));
         }
 
@@ -125,7 +124,7 @@ internal sealed class SubscriberGroup : IAsyncDisposable
         _cpuAtStepStart = ProcStats.Self().CpuSeconds;
         _gcPauseAtStepStart = GC.GetTotalPauseDuration();
         _gcCountAtStepStart = GC.CollectionCount(0);
-        var step = new StepStats(++_stepId, firstSequence, capacity, TickPeriodTicks(_options));
+        var step = new StepStats(++_stepId, firstSequence, capacity, TickPeriodTicks(_options), _options.Targets);
         Volatile.Write(ref _step, step);
     }
 
@@ -146,21 +145,29 @@ internal sealed class SubscriberGroup : IAsyncDisposable
         }
 
         var result = new StepResult { Subscribers = _participants.Length, EventsPublished = events, Drained = drained };
+        var targets = Enumerable.Range(0, _options.Targets).Select(t => new TargetResult { Latency = step.LatencyOf(t).ToData() }).ToList();
         foreach (var s in _participants)
         {
+            var target = targets[s.Target];
+            target.Subscribers++;
             if (s.Closed)
             {
                 result.ClosedDuringStep++;
+                target.Closed++;
             }
 
             if (Volatile.Read(ref s.StepId) != step.Id)
             {
                 result.Missing += events;
+                target.Missing += events;
                 continue;
             }
 
+            long missing = s.Missing + Math.Max(0, lastSequence - s.Next + 1);
             result.Received += s.Received;
-            result.Missing += s.Missing + Math.Max(0, lastSequence - s.Next + 1);
+            result.Missing += missing;
+            target.Received += s.Received;
+            target.Missing += missing;
             result.Duplicates += s.Duplicates;
             result.OutOfOrder += s.OutOfOrder;
             result.Stale += s.Stale;
@@ -175,6 +182,8 @@ internal sealed class SubscriberGroup : IAsyncDisposable
         result.Expected = events * _participants.Length;
         result.Latency = step.Latency.ToData();
         result.CompletionMicros = step.CompletionMicros(events);
+        result.FirstMicros = step.FirstMicros(events);
+        result.Targets = targets;
         result.TickIntervals = step.TickIntervals.ToData();
         result.TickJitter = step.TickJitter.ToData();
         result.TicksMissed = step.TickMisses;
