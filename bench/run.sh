@@ -12,9 +12,10 @@
 #   private: RawSse only: fan-out of private updates to subscribers that hold a URI-template selector and a JWT
 #            whose mercure.subscribe claim allows the topic (label "rawsse-private")
 #   cluster: RawSse only, opt-in (--scenarios cluster): one nats-server -js and 5 RawSse nodes on one JetStream stream
-#            (--store nats://), 19,000 subscribers on each (95,000), publishes round-robin over the nodes at 1 and 10
-#            events/s, 20 s each; against one node with --store memory and 19,000 subscribers, in the same run.
-#            Nodes and nats-server on CPU 0, the load on CPU 1. About 4 to 6 minutes (--quick: 5 x 200 subscribers, 3 s a rate)
+#            (--store nats://), 19,000 subscribers on each (95,000), then 2,000 on each; every publish to node 0 on one
+#            connection, at 1 and 10 events/s, 20 s each; each against one node with --store memory and as many
+#            subscribers as one node of the cluster, in the same run. Nodes and nats-server on CPU 0, the load on
+#            CPU 1. About 8 to 10 minutes (--quick: 5 x 200 subscribers, 3 s a rate)
 #
 # Installs what it needs (Debian packages), builds everything in Release, pins each server to CPU 0 and the
 # load to CPU 1, and writes bench/results/<stamp>.md with charts in bench/results/<stamp>/.
@@ -58,7 +59,7 @@ else
   TICKER_SUBS=10000;       TICKER_SECONDS=30
   WRK_SECONDS=10;          WRK_CONNECTIONS=64
   STARTUP_ROUNDS=5;        SETTLE_MS=2000
-  CLUSTER_PER_NODE=19000;  CLUSTER_SECONDS=20;       CLUSTER_WARMUP=5; CLUSTER_GRACE_MS=15000; CLUSTER_LIMIT_S=900
+  CLUSTER_PER_NODE=19000,2000; CLUSTER_SECONDS=20;       CLUSTER_WARMUP=5; CLUSTER_GRACE_MS=15000; CLUSTER_LIMIT_S=900
   QUIET_SECONDS=3
 fi
 CLUSTER_NODES=5; CLUSTER_RATES=1,10   # the cluster scenario: nodes, and the rates each setup is measured at
@@ -398,51 +399,59 @@ LUA
 fi
 
 if has_scenario cluster; then
-  # RawSse only. One JetStream stream shared by CLUSTER_NODES nodes, each holding CLUSTER_PER_NODE subscribers (subscriber k
-  # on node k mod N) and taking every Nth publish; then one node with --store memory and CLUSTER_PER_NODE subscribers at
-  # the same rates. Every server and the nats-server on CPU 0, the load generator and its shards on CPU 1.
-  cluster_subs=$((CLUSTER_NODES * CLUSTER_PER_NODE))
+  # RawSse only. For each size in CLUSTER_PER_NODE: one JetStream stream shared by CLUSTER_NODES nodes, each holding that
+  # many subscribers (subscriber k on node k mod N), every publish to node 0 over one connection (one order in the
+  # stream, so a gap is a real loss); and first one node with --store memory and that many subscribers at the same
+  # rates. Every server and the nats-server on CPU 0, the load generator and its shards on CPU 1. The full run's sizes:
+  # 19,000 a node (95,000 in all, what the machine's 2 cores cannot fan out at 10/s) and 2,000 a node (a cluster
+  # that keeps up, to see what JetStream itself adds).
+  IFS=, read -r -a cluster_sizes <<<"$CLUSTER_PER_NODE"
+  largest=${cluster_sizes[0]}
+  cluster_subs=$((CLUSTER_NODES * largest))
   avail_mb=$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
   need_mb=$((cluster_subs * 32 / 1024 + 1024))   # ~32 KB a subscriber over both ends (buffers, sockets, runtimes), and slack
   skip=""
   command -v nats-server >/dev/null || skip="nats-server is not installed (Debian package nats-server)"
-  (( CLUSTER_PER_NODE + 200 <= $(ulimit -n) && PER_PROCESS + 200 <= $(ulimit -n) )) \
-    || skip="${CLUSTER_PER_NODE} subscribers a node (and ${PER_PROCESS} a load process) need more than the $(ulimit -n) open files allowed"
+  (( largest + 200 <= $(ulimit -n) && PER_PROCESS + 200 <= $(ulimit -n) )) \
+    || skip="${largest} subscribers a node (and ${PER_PROCESS} a load process) need more than the $(ulimit -n) open files allowed"
   (( avail_mb >= need_mb )) || skip="${cluster_subs} subscribers need about ${need_mb} MB, ${avail_mb} MB available"
   if [[ -n "$skip" ]]; then
     echo "!! cluster scenario skipped: $skip"
     echo "cluster: skipped: $skip" >>"$TMP/meta.txt"
   else
-    echo "cluster: ${CLUSTER_NODES} nodes on nats-server $(nats-server --version | awk '{print $2}') (JetStream, file store) and the single --store memory node on CPU 0, the load generator on CPU 1; publishes round-robin over the nodes; ${avail_mb} MB available before" >>"$TMP/meta.txt"
+    echo "cluster: ${CLUSTER_NODES} nodes on nats-server $(nats-server --version | awk '{print $2}') (JetStream, file store) and the single --store memory node on CPU 0, the load generator on CPU 1; every publish to node 0 on one connection; ${CLUSTER_PER_NODE} subscribers a node; ${avail_mb} MB available before" >>"$TMP/meta.txt"
     cluster_args=(--size "$FANOUT_SIZE" --rates "$CLUSTER_RATES" --duration "$CLUSTER_SECONDS" --warmup "$CLUSTER_WARMUP" --grace-ms "$CLUSTER_GRACE_MS"
       --stop-on-fail false --max-p99-ms "$MAX_P99_MS" --stop-p99-ms "$STOP_P99_MS" --per-process "$PER_PROCESS" --scenario cluster)
     LOADGEN_LIMIT_S=$CLUSTER_LIMIT_S
+    for per_node in "${cluster_sizes[@]}"; do
+      s=rawsse-memory
+      section "cluster: one node, $s, $per_node subscribers, rates $CLUSTER_RATES"
+      start_server "$s" 0 "cluster-$s-$per_node"
+      loadgen "cluster-$s-$per_node" fanout --label "$s-1node-$per_node" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=bench" \
+        --subscribers "$per_node" --server-pid "$SERVER_PID" "${cluster_args[@]}"
+      stop_server "$s" cluster
 
-    s=rawsse-memory
-    section "cluster: one node, $s, $CLUSTER_PER_NODE subscribers, rates $CLUSTER_RATES"
-    start_server "$s" 0 "cluster-$s"
-    loadgen "cluster-$s" fanout --label "$s-1node" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=bench" \
-      --subscribers "$CLUSTER_PER_NODE" --server-pid "$SERVER_PID" "${cluster_args[@]}"
-    stop_server "$s" cluster
-
-    section "cluster: nats-server and $CLUSTER_NODES nodes on stream $NATS_STREAM, $cluster_subs subscribers, rates $CLUSTER_RATES"
-    wait_quiet
-    names=(nats)
-    for ((i = 0; i < CLUSTER_NODES; i++)); do names+=("rawsse-node$i"); done
-    for name in "${names[@]}"; do
-      launch_server "$name" 0 "cluster-$name"
-      CLUSTER_PIDS+=("$SERVER_PID")
-      SERVER_PID=""
+      NATS_STREAM="bench${stamp//-/}n${per_node}"
+      section "cluster: nats-server and $CLUSTER_NODES nodes on stream $NATS_STREAM, $((CLUSTER_NODES * per_node)) subscribers, rates $CLUSTER_RATES"
+      wait_quiet
+      names=(nats)
+      for ((i = 0; i < CLUSTER_NODES; i++)); do names+=("rawsse-node$i"); done
+      for name in "${names[@]}"; do
+        launch_server "$name" 0 "cluster-$name-$per_node"
+        CLUSTER_PIDS+=("$SERVER_PID")
+        SERVER_PID=""
+      done
+      ports=$(for ((i = 0; i < CLUSTER_NODES; i++)); do echo "${PORT[rawsse-node$i]}"; done | paste -sd,)
+      pids=$(printf '%s\n' "${CLUSTER_PIDS[@]:1}" | paste -sd,)
+      loadgen "cluster-nats-$per_node" fanout --label "rawsse-nats-${CLUSTER_NODES}nodes-$per_node" --url "http://127.0.0.1:${PORT[rawsse-node0]}/sse?topic=bench" \
+        --ports "$ports" --publish-ports "${PORT[rawsse-node0]}" --server-pids "$pids" --store-pid "${CLUSTER_PIDS[0]}" \
+        --subscribers "$((CLUSTER_NODES * per_node))" "${cluster_args[@]}"
+      # The nodes first, then the nats-server they use.
+      for ((i = CLUSTER_NODES; i >= 0; i--)); do
+        stop_server "${names[$i]}" cluster "${CLUSTER_PIDS[$i]}"
+      done
+      CLUSTER_PIDS=()
     done
-    ports=$(for ((i = 0; i < CLUSTER_NODES; i++)); do echo "${PORT[rawsse-node$i]}"; done | paste -sd,)
-    pids=$(printf '%s\n' "${CLUSTER_PIDS[@]:1}" | paste -sd,)
-    loadgen "cluster-nats" fanout --label "rawsse-nats-${CLUSTER_NODES}nodes" --url "http://127.0.0.1:${PORT[rawsse-node0]}/sse?topic=bench" \
-      --ports "$ports" --server-pids "$pids" --store-pid "${CLUSTER_PIDS[0]}" --subscribers "$cluster_subs" "${cluster_args[@]}"
-    # The nodes first, then the nats-server they use.
-    for ((i = CLUSTER_NODES; i >= 0; i--)); do
-      stop_server "${names[$i]}" cluster "${CLUSTER_PIDS[$i]}"
-    done
-    CLUSTER_PIDS=()
     unset LOADGEN_LIMIT_S
   fi
 fi

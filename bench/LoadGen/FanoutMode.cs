@@ -38,6 +38,8 @@ internal static class FanoutMode
         string topic = args.Get("--topic", TopicOf(options.Url));
         string? publishAuth = args.Get("--publish-auth", "") is { Length: > 0 } auth ? auth : null;
         string publishFields = args.Get("--publish-fields", "");
+        // Where the publishes go: --ports by default (event SEQ to port SEQ mod N), or these (one port: one order).
+        int[] publishPorts = [.. args.GetList("--publish-ports", "").Select(p => (int)p)];
         args.RejectUnknown();
         if (options.Ports.Count > 1 && serverPids.Length != options.Ports.Count)
         {
@@ -55,7 +57,7 @@ internal static class FanoutMode
             report.Connect = await pool.AddAsync(subscribers).ConfigureAwait(false);
             report.LoadProcesses = pool.Processes;
             Console.WriteLine($"[{label}] fanout: {report.Connect} over {pool.Processes} process(es)");
-            using var publisher = new Publisher(publishUrl, topic, size, publishAuth, publishFields, options.Ports);
+            using var publisher = new Publisher(publishUrl, topic, size, publishAuth, publishFields, publishPorts.Length > 0 ? publishPorts : options.Ports);
             long sequence = 1;
             if (warmupSeconds > 0)
             {

@@ -273,13 +273,11 @@ internal static class ReportMode
             return;
         }
 
-        var nodes = cluster.FirstOrDefault(r => r.Ports.Count > 1);
-        var single = cluster.FirstOrDefault(r => r.Ports.Count <= 1);
+        var clusters = cluster.Where(r => r.Ports.Count > 1).ToList();
         md.AppendLine("## Cluster");
         md.AppendLine();
-        string who = nodes is null ? "" : Inv($"{nodes.Ports.Count} RawSse nodes sharing one NATS JetStream stream (`--store nats://`), {nodes.Subscribers / nodes.Ports.Count:N0} subscribers on each ({nodes.Subscribers:N0} in all), the publishes spread round-robin over the nodes (event SEQ to node SEQ mod {nodes.Ports.Count}), against ");
-        string against = single is null ? "no single node" : Inv($"one node with `--store memory` and {single.Subscribers:N0} subscribers");
-        md.AppendLine(who + against + Inv($", measured in the same run. {cluster[0].Size}-byte events on one topic, {cluster[0].DurationSeconds} s per rate after a warm-up. ") +
+        md.AppendLine(Inv($"RawSse nodes sharing one NATS JetStream stream (`--store nats://`), subscriber k on node k mod N, against one node with `--store memory` holding as many subscribers as one node of the cluster, measured in the same run. {cluster[0].Size}-byte events on one topic, {cluster[0].DurationSeconds} s per rate after a warm-up. ") +
+            "The publishes go to node 0 over one keep-alive connection, so the stream holds them in publish order and a gap is a real loss (the other nodes read them back from the stream like any other). " +
             "Every server and the nats-server share CPU 0, the load generator has CPU 1. Latency is publish to delivery, per event and subscriber on every node; \"first\" is, per event, publish to its first delivery anywhere: " +
             "for the cluster that is the JetStream append, its acknowledgement and the node reading the event back before it sends, for the single node the in-memory append. " +
             "Deliveries per CPU-second: every node's subscribers' deliveries over the nodes' CPU time in the interval, and per node (that node's subscribers' deliveries over that node's CPU time); the nats-server's CPU is its own column.");
@@ -318,8 +316,14 @@ internal static class ReportMode
         }
 
         md.AppendLine();
-        if (nodes is not null && single is not null)
+        foreach (var nodes in clusters)
         {
+            var single = cluster.FirstOrDefault(r => r.Ports.Count <= 1 && r.Subscribers == nodes.Subscribers / nodes.Ports.Count);
+            if (single is null)
+            {
+                continue;
+            }
+
             md.AppendLine(Inv($"What the cluster costs, {nodes.Label} against {single.Label} at the same rate (\"added\" is the difference):"));
             md.AppendLine();
             md.AppendLine("| rate/s | first delivery p50 ms (added) | first delivery p99 ms (added) | p99 ms, every subscriber | deliveries per node CPU-second (× single) |");
