@@ -1,9 +1,0 @@
-set terminal pngcairo size 900,540 font 'sans,10'
-set output 'cluster-latency.png'
-set title "Cluster against one node: p99 latency to every subscriber, and to the first"
-set xlabel "publish rate (events/s)"
-set ylabel "ms"
-set logscale xy
-set key top left
-set grid
-plot 'cluster-rawsse-memory-1node.dat' using 1:3 with linespoints title 'rawsse-memory-1node p99', '' using 1:5 with linespoints title 'rawsse-memory-1node first p99', 'cluster-rawsse-nats-5nodes.dat' using 1:3 with linespoints title 'rawsse-nats-5nodes p99', '' using 1:5 with linespoints title 'rawsse-nats-5nodes first p99'
