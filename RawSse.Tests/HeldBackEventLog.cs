@@ -50,6 +50,25 @@ internal sealed class HeldBackEventLog : IEventLog, IEventLogSink
         applied.TrySetResult();
     }
 
+    /// <summary>This node lagged past the store's retention: what it holds is gone before it applied it (the sink is told).</summary>
+    public void LoseAll()
+    {
+        lock (_lock)
+        {
+            long through = Head;
+            while (_held.TryDequeue(out var logged))
+            {
+                through = logged.Sequence;
+            }
+
+            if (through > Head)
+            {
+                _sink?.Lost(Head, through);
+                Volatile.Write(ref _head, through);
+            }
+        }
+    }
+
     public async ValueTask<bool> CatchUpAsync(long position, CancellationToken cancellationToken = default)
     {
         if (position > _store.Head)

@@ -241,6 +241,35 @@ public sealed class LogBackedHubTests
         Assert.That(await sink.IdsUntilSentinelAsync(Deadline), Is.EqualTo(new[] { $"{log.Epoch}-4", $"{log.Epoch}-5" }), "events 4 and 5, no reset");
     }
 
+    [Test]
+    public async Task LogLosesEventsBeforeThisNodeAppliedThem_LiveSubscribersGetAResetThenGoOn()
+    {
+        // Arrange: a live subscriber; e1 applied, e2 and e3 trimmed before this node read them, then e4
+        var log = new HeldBackEventLog();
+        var hub = new Hub(HubLimits.Default, log);
+        var sink = await JoinAsync(hub, ["t"], lastEventId: null);
+        var other = await JoinAsync(hub, ["elsewhere"], lastEventId: null);
+        await log.AppendAsync([new NewEvent(["t"], new SseEvent("e1"))]);
+        log.ApplyAll();
+        await log.AppendAsync([new NewEvent(["t"], new SseEvent("e2")), new NewEvent(["t"], new SseEvent("e3"))]);
+
+        // Act
+        log.LoseAll();
+        await log.AppendAsync([new NewEvent(["t"], new SseEvent("e4")), new NewEvent(["t"], new SseEvent(Sentinel)), new NewEvent(["elsewhere"], new SseEvent(Sentinel))]);
+        log.ApplyAll();
+
+        // Assert
+        var events = await sink.EventsUntilSentinelAsync(Deadline);
+        Assert.That(events.Select(e => (e.EventType, e.EventId, e.Data)), Is.EqualTo(new[]
+        {
+            ("message", $"{log.Epoch}-1", "e1"),
+            (Hub.ResetType, $"{log.Epoch}-3", "events were lost before this server could send them; resync"),
+            ("message", $"{log.Epoch}-4", "e4"),
+        }), "e1, a reset naming the last lost position, then e4: nothing skipped silently");
+        var elsewhere = await other.EventsUntilSentinelAsync(Deadline);
+        Assert.That(elsewhere.Select(e => e.EventType), Is.EqualTo(new[] { Hub.ResetType }), "a subscriber of another topic cannot know what it lost either");
+    }
+
     private static async Task<RecordingStreamSink> JoinAsync(Hub hub, string[] topics, string? lastEventId, TokenClaims? claims = null, string[]? patterns = null,
         long queueBytes = 1 << 20)
     {

@@ -148,6 +148,47 @@ public sealed class NatsEventLogTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task FollowerLagsPastRetention_TrimmedPositionsReportedLost_ThenTheNextEventsApplied()
+    {
+        // Arrange: node a's follower is held in its first Apply while b appends far past the per-topic limit
+        string stream = NatsServer.NewStreamName();
+        var retention = new LogRetention(PerTopicCount: 3);
+        var a = _stores.OpenNats(stream, retention);
+        var b = _stores.OpenNats(stream, retention);
+        using var gate = new ManualResetEventSlim();
+        var sink = new RecordingSink { Gate = gate };
+        a.Attach(sink);
+        await b.AppendAsync([Event("t", "first")]);
+        Assert.That(sink.AtGate.Wait(s_timeout), Is.True, "a's follower is at the gate");
+        long last = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            last = await b.AppendAsync([Event("t", $"{i}")]);
+        }
+
+        // Act
+        gate.Set();
+        bool caughtUp = await Polling.UntilAsync(() => a.Head == last, s_timeout);
+
+        // Assert
+        Assert.That(caughtUp, Is.True, $"a caught up to {last} (head {a.Head})");
+        var lost = sink.LostRanges;
+        var applied = sink.Applied.Select(e => e.Sequence).ToList();
+        Assert.That(lost, Is.Not.Empty, "JetStream trimmed what a had not read: a said so");
+        Assert.That(applied, Is.Ordered.Ascending.And.Unique);
+        Assert.That(applied[^1], Is.EqualTo(last));
+        foreach (var (after, through) in lost)
+        {
+            Assert.That(applied, Has.None.InRange(after + 1, through), $"nothing applied in the lost range ({after}, {through}]");
+            Assert.That(applied, Has.Member(through + 1), "the next event after a lost range is applied");
+        }
+
+        var covered = applied.Count + lost.Sum(r => r.Through - r.After);
+        Assert.That(covered, Is.EqualTo(last), "every position either applied or reported lost, none both");
+    }
+
+    [Test]
     public async Task StreamByteLimit_OldestGone_ReadFromBeforeTheFirstKeptIsIncomplete()
     {
         // Arrange: room for a few hundred events of 1 KiB

@@ -293,6 +293,39 @@ public sealed class Hub : IEventLogSink
         ReportCuts(fanout.Cut);
     }
 
+    // Events this hub will never get (a shared log trimmed them before this node read them): every live subscriber
+    // may have missed some of its own, so each gets a reset naming the last lost position, ahead of the next event.
+    // A resume from before them is the log's to answer.
+    void IEventLogSink.Lost(long after, long through)
+    {
+        Fanout fanout;
+        lock (_lock)
+        {
+            _topics.Forget(through);
+            fanout = new Fanout(SseFrames.Lost(_ids.Format(through)), -++_ephemeral, [], isPrivate: false, _applied);
+            foreach (var topic in _topics.All)
+            {
+                foreach (var subscriber in topic.Subscribers)
+                {
+                    fanout.Offer(subscriber);
+                }
+            }
+
+            foreach (var group in _selectors.Subscribed)
+            {
+                foreach (var subscriber in group.Subscribers)
+                {
+                    fanout.Offer(subscriber);
+                }
+            }
+
+            _applied = fanout.Due;
+            Counters.Delivered(fanout.Deliveries);
+        }
+
+        ReportCuts(fanout.Cut);
+    }
+
     // After a batch of Apply calls, once its publishers have their answers: the sending starts only now, so the
     // publishers' continuations (the next request of a keep-alive publisher) run ahead of it, and the next events
     // queue behind this batch's frames, to leave with them in one write.

@@ -19,12 +19,17 @@ internal static class SseFrames
     /// Sent instead of a replay when the events after a Last-Event-ID cannot all be replayed. It carries
     /// <paramref name="id"/> (the hub's newest position), so the browser's next reconnect resumes from there.
     /// </summary>
-    public static byte[] Reset(string id)
+    public static byte[] Reset(string id) => Reset(id, "\nevent: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8);
+
+    /// <summary>The reset a live stream gets when its server lost events before it could send them (it lagged behind a shared store's retention).</summary>
+    public static byte[] Lost(string id) => Reset(id, "\nevent: reset\ndata: events were lost before this server could send them; resync\n\n"u8);
+
+    private static byte[] Reset(string id, ReadOnlySpan<byte> rest)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
         Append(buffer, "id: "u8);
         Append(buffer, id);
-        Append(buffer, "\nevent: reset\ndata: the events since your Last-Event-ID are no longer available; resync\n\n"u8);
+        Append(buffer, rest);
         return buffer.WrittenSpan.ToArray();
     }
 

@@ -11,4 +11,13 @@ public interface IEventLogSink
     /// may now start the work they queued (the hub sends), behind the appenders' continuations.
     /// </summary>
     void Release();
+
+    /// <summary>
+    /// Positions after <paramref name="after"/> through <paramref name="through"/> that the log will never hand over,
+    /// before the next <see cref="Apply"/>: a shared log's follower found them trimmed before it read them (this node
+    /// lagged past the store's retention). Their events are gone for this node's live subscribers.
+    /// </summary>
+    void Lost(long after, long through)
+    {
+    }
 }

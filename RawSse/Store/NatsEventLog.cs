@@ -19,7 +19,9 @@ namespace RawSse.Store;
 /// <para>
 /// <b>Appends</b> publish each event (<see cref="NatsEnvelope"/>, on <see cref="NatsSubjects"/>) with a
 /// <c>Nats-Msg-Id</c>, so a retry after a lost acknowledgement is taken once (JetStream's duplicate window), and
-/// complete after JetStream's acknowledgement and once this node has read the event back. Without a connection an
+/// complete after JetStream's acknowledgement, once this node has read the event back (read-your-writes, as with the
+/// other stores); a node that lags behind the stream answers after at most 2 s more, since the event is durable
+/// already, so its lag slows its publishers down without holding them for all of it. Without a connection an
 /// append fails at once; one not acknowledged within <see cref="AppendTimeout"/> fails too. A batch's events get
 /// increasing positions, contiguous unless another node appends at the same time, and a batch is not atomic: one that
 /// fails part-way keeps the events acknowledged before the failure (the hub appends one event at a time).
@@ -28,7 +30,10 @@ namespace RawSse.Store;
 /// <b>Visibility.</b> Every node follows the whole stream with one ordered consumer, from the position it opened at,
 /// and hands each event to its sink in stream order: a node delivers only what it read back, so every node delivers
 /// every event in the same order, whichever node took it. After a lost connection the consumer starts again after
-/// the last position applied: no gap, no duplicate. <see cref="Head"/> is the newest position this node applied.
+/// the last position applied: no gap, no duplicate. <see cref="Head"/> is the newest position this node applied, and
+/// a read goes no further (what lies beyond is on its way to the hub). Positions the follower finds gone before it
+/// read them (JetStream trimmed them while this node lagged) are reported to the sink as lost
+/// (<see cref="IEventLogSink.Lost"/>): the hub tells its live subscribers with a reset rather than skip them silently.
 /// </para>
 /// <para>
 /// <b>Retention</b> is JetStream's: <see cref="LogRetention.PerTopicCount"/> is the stream's <c>MaxMsgsPerSubject</c>,
@@ -65,7 +70,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private const int MaxIdMatches = 2;
     private const int MultiScanFactor = 10;
     private const string EpochAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
-    private static readonly TimeSpan s_applyWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_applyWait = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan s_openTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_minAge = TimeSpan.FromMilliseconds(100); // JetStream's smallest MaxAge
@@ -197,7 +202,9 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
 
         if (last > 0)
         {
-            await AppliedAsync(last, s_applyWait).ConfigureAwait(false); // acknowledged is durable: past the wait, answer anyway
+            // Read-your-writes: once this returns, this node's hub has the event, as with every other store. A node
+            // that lags answers after at most s_applyWait (the event is durable already): it slows its publishers down.
+            await AppliedAsync(last, s_applyWait).ConfigureAwait(false);
         }
 
         return first;
@@ -237,16 +244,21 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         await _reads.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var state = (await _js.GetStreamAsync(_address.Stream, cancellationToken: cancellationToken).ConfigureAwait(false)).Info.State;
-            long through = (long)state.LastSeq; // the read's snapshot: everything up to here, nothing after
+            // The read's snapshot is what this node applied, not what the stream holds: an event past it is still on
+            // its way to the hub, which would deliver it live as well as from this read.
+            long through = Head;
             if (after >= through)
             {
                 return s_nothingAfter;
             }
 
-            return topics is null
-                ? await ReadAllAsync(after, through, max, cancellationToken).ConfigureAwait(false)
-                : await ReadTopicsAsync(after, through, (long)state.FirstSeq, topics, max, cancellationToken).ConfigureAwait(false);
+            if (topics is null)
+            {
+                return await ReadAllAsync(after, through, max, cancellationToken).ConfigureAwait(false);
+            }
+
+            var state = (await _js.GetStreamAsync(_address.Stream, cancellationToken: cancellationToken).ConfigureAwait(false)).Info.State;
+            return await ReadTopicsAsync(after, through, (long)state.FirstSeq, topics, max, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NatsException or TimeoutException)
         {
@@ -536,6 +548,11 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         }
 
         RaiseStoreHead(sequence + (long)metadata.NumPending);
+        if (sequence > Head + 1)
+        {
+            Volatile.Read(ref _sink)?.Lost(Head, sequence - 1); // trimmed before this node read them
+        }
+
         var logged = NatsEnvelope.Decode(message.Data, sequence, metadata.Timestamp);
         if (logged is null)
         {
