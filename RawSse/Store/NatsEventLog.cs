@@ -245,7 +245,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         try
         {
             // The read's snapshot is what this node applied, not what the stream holds: an event past it is still on
-            // its way to the hub, which would deliver it live as well as from this read.
+            // its way to the hub, which sends it live (and drops it from a resume's read).
             long through = Head;
             if (after >= through)
             {
