@@ -9,12 +9,16 @@ namespace RawSse.Tests;
 /// </summary>
 internal sealed class ClusterNode : IDisposable
 {
-    private readonly Process _process;
+    private const int KeptLines = 100;
 
-    private ClusterNode(Process process, int port)
+    private readonly Process _process;
+    private readonly Queue<string> _output; // guarded by itself: the node's last lines, for a failure's report
+
+    private ClusterNode(Process process, int port, Queue<string> output)
     {
         _process = process;
         Port = port;
+        _output = output;
     }
 
     public int Port { get; }
@@ -28,8 +32,19 @@ internal sealed class ClusterNode : IDisposable
         try
         {
             _ = process.StandardError.ReadToEndAsync(); // never let a full pipe block the node
-            int port = await ProcessTests.ReadListeningPortAsync(process);
-            return new ClusterNode(process, port);
+            var output = new Queue<string>();
+            int port = await ProcessTests.ReadListeningPortAsync(process, line =>
+            {
+                lock (output)
+                {
+                    output.Enqueue(line);
+                    if (output.Count > KeptLines)
+                    {
+                        output.Dequeue();
+                    }
+                }
+            });
+            return new ClusterNode(process, port, output);
         }
         catch
         {
@@ -76,5 +91,13 @@ internal sealed class ClusterNode : IDisposable
     {
         Kill();
         _process.Dispose();
+        lock (_output)
+        {
+            if (_output.Count > 0)
+            {
+                // Warnings and errors only (the nodes run at --log-level Warning): what a failed test needs to see.
+                TestContext.Out.WriteLine($"node on {Port}, its last lines:\n  " + string.Join("\n  ", _output));
+            }
+        }
     }
 }

@@ -189,6 +189,42 @@ public sealed class NatsEventLogTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task FollowerLagsWhileTheNewestEventsExpire_NothingLeftToRead_PositionsLostAndReadyAgain()
+    {
+        // Arrange: a's follower is held while everything after what it had pulled expires (MaxAge 1 s)
+        string stream = NatsServer.NewStreamName();
+        var retention = new LogRetention(MaxAge: TimeSpan.FromSeconds(1));
+        var a = _stores.OpenNats(stream, retention);
+        var b = _stores.OpenNats(stream, retention);
+        using var gate = new ManualResetEventSlim();
+        var sink = new RecordingSink { Gate = gate };
+        a.Attach(sink);
+        await b.AppendAsync([Event("t", "first")]);
+        Assert.That(sink.AtGate.Wait(s_timeout), Is.True, "a's follower is at the gate");
+        long last = 0;
+        for (int i = 0; i < 2500; i++)
+        {
+            last = await b.AppendAsync([Event("t", $"{i}")]);
+        }
+
+        bool expired = await Polling.UntilAsync(async () => (await b.ReadAfterAsync(0, topics: null, max: 10)).Events.Count == 0, s_timeout);
+
+        // Act
+        gate.Set();
+        bool caughtUp = await Polling.UntilAsync(() => a.Head == last && a.IsReady, s_timeout);
+
+        // Assert
+        Assert.That(expired, Is.True, "every event expired");
+        Assert.That(caughtUp, Is.True, $"a's head reached {last} (it is {a.Head}) and a is ready");
+        var applied = sink.Applied.Select(e => e.Sequence).ToList();
+        var lost = sink.LostRanges;
+        Assert.That(lost, Is.Not.Empty);
+        Assert.That(lost[^1].Through, Is.EqualTo(last), "the expired tail was reported lost");
+        Assert.That(applied.Count + lost.Sum(r => r.Through - r.After), Is.EqualTo(last), "every position applied or lost, once");
+    }
+
+    [Test]
     public async Task StreamByteLimit_OldestGone_ReadFromBeforeTheFirstKeptIsIncomplete()
     {
         // Arrange: room for a few hundred events of 1 KiB

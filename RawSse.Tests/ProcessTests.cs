@@ -285,7 +285,8 @@ public sealed partial class ProcessTests
         return Process.Start(info) ?? throw new InvalidOperationException("could not start RawSse");
     }
 
-    internal static async Task<int> ReadListeningPortAsync(Process process)
+    /// <param name="afterwards">Takes every line the server prints after the listening line (else they are drained unread).</param>
+    internal static async Task<int> ReadListeningPortAsync(Process process, Action<string>? afterwards = null)
     {
         // Log lines written during start-up may come first; the listening line is the one to find.
         using var cts = new CancellationTokenSource(Deadline);
@@ -296,7 +297,7 @@ public sealed partial class ProcessTests
             if (match.Success)
             {
                 // Keep draining what the server prints, so a full pipe never blocks it.
-                _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                _ = afterwards is null ? process.StandardOutput.ReadToEndAsync(CancellationToken.None) : ForwardAsync(process.StandardOutput, afterwards);
                 return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             }
 
@@ -305,6 +306,14 @@ public sealed partial class ProcessTests
 
         Assert.Fail($"no listening line; output: {string.Join(" | ", seen)}");
         return 0;
+    }
+
+    private static async Task ForwardAsync(StreamReader reader, Action<string> take)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            take(line);
+        }
     }
 
     /// <summary>The status GET / gets from the process, or 0 when it does not answer within 2 s.</summary>

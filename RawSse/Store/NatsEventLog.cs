@@ -65,6 +65,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
 
     private const int MaxConcurrentReads = 8;
     private const int StreamNotFound = 10059; // JetStream's err_code
+    private const int StallPolls = 4;         // 2 s without progress
     private const int ReadChunk = 1000;
     private const int ApplyBatch = 256;
     private const int MaxIdMatches = 2;
@@ -100,6 +101,10 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private long _storeHead;      // Volatile: the newest position known to be in the stream
     private long _readyTarget = long.MaxValue; // Volatile: the stream's last position one poll ago; caught up once applied
     private long _lastPolled = long.MaxValue;  // watcher only
+    private long _headAtLastPoll = -1;         // watcher only
+    private int _stalledPolls;                 // watcher only
+    private long _followerRestarts;
+    private CancellationTokenSource? _followerAttempt; // Volatile: the follower's current consumer
     private long _msgIds;
     private long _indexedChars;   // guarded by _lock
     private long _opens;
@@ -184,6 +189,9 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     public long Lag => Math.Max(0, Volatile.Read(ref _storeHead) - Head);
 
     public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    /// <summary>Times the follower's consumer was created again (after an error, or a stall the watcher cut).</summary>
+    public long FollowerRestarts => Interlocked.Read(ref _followerRestarts);
 
     public LatencyHistogram AppendLatency { get; } = new();
 
@@ -487,11 +495,14 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            // The watcher cancels one consumer that makes no progress while the stream holds more (see WatchAsync).
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Volatile.Write(ref _followerAttempt, attempt);
             try
             {
-                var consumer = await _js.CreateOrderedConsumerAsync(_address.Stream, Ordered(Head + 1), cancellationToken).ConfigureAwait(false);
-                var messages = consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = ReadChunk }, cancellationToken: cancellationToken);
-                await using var next = messages.GetAsyncEnumerator(cancellationToken);
+                var consumer = await _js.CreateOrderedConsumerAsync(_address.Stream, Ordered(Head + 1), attempt.Token).ConfigureAwait(false);
+                var messages = consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = ReadChunk }, cancellationToken: attempt.Token);
+                await using var next = messages.GetAsyncEnumerator(attempt.Token);
                 int batch = 0;
                 while (true)
                 {
@@ -517,9 +528,16 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
             {
                 return;
             }
+            catch (OperationCanceledException) when (attempt.IsCancellationRequested)
+            {
+                ReleaseBatch();
+                Interlocked.Increment(ref _followerRestarts);
+                _faults.Write(LogLevel.Warning, "JetStream follower stalled after position {Head} with {Lag} events to read: started again", Head, Lag);
+            }
             catch (Exception ex)
             {
                 ReleaseBatch();
+                Interlocked.Increment(ref _followerRestarts);
                 _faults.Write(LogLevel.Warning, "JetStream follower restarting after position {Head}: {Error}", Head, ex.Message);
                 try
                 {
@@ -627,6 +645,48 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         }
     }
 
+    // A follower that applied nothing for StallPolls polls in a row while the stream held more than it applied is
+    // started again from its head (a consumer the server lost, a reconnect the client library did not recover from).
+    // A slow node still moves, and is left alone.
+    // When nothing is left after the head (the stream's newest events were removed before this node read them), the
+    // positions up to the stream's last are lost and the head moves there, so the node is caught up again.
+    private async ValueTask CheckProgressAsync(long last, CancellationToken cancellationToken)
+    {
+        long head = Head;
+        if (last <= head || head != _headAtLastPoll)
+        {
+            _stalledPolls = 0;
+            _headAtLastPoll = head;
+            return;
+        }
+
+        if (++_stalledPolls < StallPolls)
+        {
+            return;
+        }
+
+        _stalledPolls = 0;
+        try
+        {
+            await _stream.GetAsync(new StreamMsgGetRequest { NextBySubj = _subjects.All, Seq = (ulong)head + 1 }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            Volatile.Read(ref _sink)?.Lost(head, last);
+            Interlocked.CompareExchange(ref _applied, last, head);
+            return;
+        }
+
+        try
+        {
+            Volatile.Read(ref _followerAttempt)?.Cancel(); // there is more to read, and the follower reads none of it
+        }
+        catch (ObjectDisposedException)
+        {
+            // the follower was starting its next consumer anyway
+        }
+    }
+
     private void NotReady()
     {
         _lastPolled = long.MaxValue;
@@ -659,6 +719,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
                     _gone = false;
                     long last = (long)info.State.LastSeq;
                     RaiseStoreHead(last);
+                    await CheckProgressAsync(last, cancellationToken).ConfigureAwait(false);
                     Volatile.Write(ref _readyTarget, _lastPolled); // caught up: applied all the stream held one poll ago
                     _lastPolled = last;
                 }
