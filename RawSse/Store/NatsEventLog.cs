@@ -97,7 +97,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private readonly Task _watcher;
 
     private IEventLogSink? _sink;
-    private long _applied;        // Volatile: the newest position applied (handed to the sink, or skipped)
+    private long _applied;        // Volatile, written by the follower only: the newest position applied (handed to the sink, skipped or lost)
     private long _storeHead;      // Volatile: the newest position known to be in the stream
     private long _readyTarget = long.MaxValue; // Volatile: the stream's last position one poll ago; caught up once applied
     private long _lastPolled = long.MaxValue;  // watcher only
@@ -500,6 +500,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
             Volatile.Write(ref _followerAttempt, attempt);
             try
             {
+                await SkipRemovedTailAsync(attempt.Token).ConfigureAwait(false);
                 var consumer = await _js.CreateOrderedConsumerAsync(_address.Stream, Ordered(Head + 1), attempt.Token).ConfigureAwait(false);
                 var messages = consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = ReadChunk }, cancellationToken: attempt.Token);
                 await using var next = messages.GetAsyncEnumerator(attempt.Token);
@@ -646,11 +647,10 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     }
 
     // A follower that applied nothing for StallPolls polls in a row while the stream held more than it applied is
-    // started again from its head (a consumer the server lost, a reconnect the client library did not recover from).
-    // A slow node still moves, and is left alone.
-    // When nothing is left after the head (the stream's newest events were removed before this node read them), the
-    // positions up to the stream's last are lost and the head moves there, so the node is caught up again.
-    private async ValueTask CheckProgressAsync(long last, CancellationToken cancellationToken)
+    // started again from its head (a consumer the server lost, a reconnect the client library did not recover from,
+    // or nothing left to read: see SkipRemovedTailAsync). A slow node still moves, and is left alone. Only the
+    // follower moves the head.
+    private void CheckProgress(long last)
     {
         long head = Head;
         if (last <= head || head != _headAtLastPoll)
@@ -668,22 +668,34 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         _stalledPolls = 0;
         try
         {
-            await _stream.GetAsync(new StreamMsgGetRequest { NextBySubj = _subjects.All, Seq = (ulong)head + 1 }, cancellationToken).ConfigureAwait(false);
+            Volatile.Read(ref _followerAttempt)?.Cancel(); // the follower starts again (and skips a removed tail first)
         }
-        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        catch (ObjectDisposedException)
         {
-            Volatile.Read(ref _sink)?.Lost(head, last);
-            Interlocked.CompareExchange(ref _applied, last, head);
+            // it was starting its next consumer anyway
+        }
+    }
+
+    // On the follower, before each new consumer: when the stream holds nothing after the head although it reached
+    // further (its newest events were removed before this node read them), those positions are lost, and the head
+    // moves to the stream's last, so the node is caught up again.
+    private async ValueTask SkipRemovedTailAsync(CancellationToken cancellationToken)
+    {
+        long head = Head, last = Volatile.Read(ref _storeHead);
+        if (last <= head)
+        {
             return;
         }
 
         try
         {
-            Volatile.Read(ref _followerAttempt)?.Cancel(); // there is more to read, and the follower reads none of it
+            await _stream.GetAsync(new StreamMsgGetRequest { NextBySubj = _subjects.All, Seq = (ulong)head + 1 }, cancellationToken).ConfigureAwait(false);
         }
-        catch (ObjectDisposedException)
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
         {
-            // the follower was starting its next consumer anyway
+            Volatile.Read(ref _sink)?.Lost(head, last);
+            Volatile.Write(ref _applied, last);
+            ReleaseBatch();
         }
     }
 
@@ -719,7 +731,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
                     _gone = false;
                     long last = (long)info.State.LastSeq;
                     RaiseStoreHead(last);
-                    await CheckProgressAsync(last, cancellationToken).ConfigureAwait(false);
+                    CheckProgress(last);
                     Volatile.Write(ref _readyTarget, _lastPolled); // caught up: applied all the stream held one poll ago
                     _lastPolled = last;
                 }
