@@ -35,7 +35,7 @@ public sealed class Hub : IEventLogSink
 
     private long _sequence;                                                           // guarded by _lock
     private int _subscriberCount;                                                     // guarded by _lock
-    private string? _lastId;                                                          // guarded by _lock
+    private string? _lastOwnId;                                                       // guarded by _lock: the newest event's own id, or null for the hub's
     private long _ephemeral;                                                          // guarded by _lock
     private DueWriters _applied = DueWriters.Held();                                  // guarded by _lock: due from applied log events
 
@@ -106,7 +106,7 @@ public sealed class Hub : IEventLogSink
     /// <summary>The id of the newest event, or Mercure's <c>earliest</c> when there is none yet.</summary>
     public string LastEventId
     {
-        get { lock (_lock) { return _lastId ?? Resumes.Earliest; } }
+        get { lock (_lock) { return _lastOwnId ?? (_sequence > 0 ? _ids.Format(_sequence) : Resumes.Earliest); } }
     }
 
     /// <summary>Every selector of every live subscriber (when <see cref="PublishesSubscriptions"/>), in no particular order.</summary>
@@ -167,7 +167,7 @@ public sealed class Hub : IEventLogSink
     {
         Validate(topics, ev);
         // With a log, the in-process API waits for the commit like any publisher (see PublishAsync).
-        return _log is null ? PublishCore(topics, _ => ev, isPrivate) : PublishAsync(topics, ev, isPrivate).AsTask().GetAwaiter().GetResult();
+        return _log is null ? PublishCore(topics, ev, isPrivate) : PublishAsync(topics, ev, isPrivate).AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>
@@ -189,7 +189,7 @@ public sealed class Hub : IEventLogSink
         Validate(topics, ev);
         if (_log is null)
         {
-            return PublishCore(topics, _ => ev, isPrivate);
+            return PublishCore(topics, ev, isPrivate);
         }
 
         IReadOnlyList<string> distinct = topics.Count == 1 ? topics : [.. topics.Distinct(StringComparer.Ordinal)];
@@ -234,14 +234,31 @@ public sealed class Hub : IEventLogSink
     /// only: behind a log the position is the log's, known once committed.
     /// </summary>
     internal string Publish(string topic, Func<long, SseEvent> build) =>
-        _log is null ? PublishCore([topic], build) : throw new InvalidOperationException("a hub behind a log publishes through PublishAsync");
+        _log is null ? PublishBuilt([topic], build) : throw new InvalidOperationException("a hub behind a log publishes through PublishAsync");
 
-    // Without a log: the hub orders events itself. An ephemeral event (the hub's own subscription events) goes to live
-    // subscribers only: it takes no position (a negative sequence keeps it apart from every event's), makes no topic and
-    // is never kept, so it can neither fill the topic table nor make a resume look like it has a gap.
-    private string PublishCore(IReadOnlyList<string> topics, Func<long, SseEvent> build, bool isPrivate = false, bool ephemeral = false)
+    // Without a log: the hub orders events itself. The frame is encoded before the lock: all of the framing (line
+    // splitting, UTF-8), with a slot for the id when the hub assigns it, whose digits are written under the lock once
+    // the position is known (encoded again there only when the position just gained a digit). The lock orders what
+    // must be ordered: the position, the rings and the hand-off to the subscribers. An ephemeral event (the hub's own
+    // subscription events) goes to live subscribers only: it takes no position (a negative sequence keeps it apart from
+    // every event's), makes no topic and is never kept, so it can neither fill the topic table nor make a resume look
+    // like it has a gap.
+    private string PublishCore(IReadOnlyList<string> topics, SseEvent ev, bool isPrivate = false, bool ephemeral = false)
     {
-        string id;
+        string? ownId = ev.Id ?? (ephemeral ? $"urn:uuid:{Guid.NewGuid()}" : null);
+        int idAt = 0, digits = 0;
+        byte[] frame;
+        if (ownId is not null)
+        {
+            frame = SseFrames.Encode(ev, ownId);
+        }
+        else
+        {
+            digits = SseFrames.DigitsOf(Volatile.Read(ref _sequence) + 1); // a guess, checked under the lock
+            frame = SseFrames.EncodeWithIdSlot(ev, _ids.Epoch, digits, out idAt);
+        }
+
+        long sequence;
         Fanout fanout;
         lock (_lock)
         {
@@ -251,15 +268,43 @@ public sealed class Hub : IEventLogSink
                 throw new TopicLimitException(Limits.MaxTopics);
             }
 
-            long sequence = ephemeral ? -++_ephemeral : ++_sequence;
-            var ev = build(sequence);
-            id = ev.Id ?? (ephemeral ? $"urn:uuid:{Guid.NewGuid()}" : _ids.Format(sequence));
-            if (!ephemeral)
+            sequence = ephemeral ? -++_ephemeral : ++_sequence;
+            if (ownId is null && !SseFrames.TryStampId(frame, idAt, digits, sequence))
             {
-                _lastId = id;
+                frame = SseFrames.Encode(ev, _ids.Format(sequence));
             }
 
-            fanout = FanOut(sequence, id, ev, topics, isPrivate, keeping, ephemeral, new DueWriters());
+            if (!ephemeral)
+            {
+                _lastOwnId = ev.Id;
+            }
+
+            fanout = FanOut(sequence, ownId, frame, topics, isPrivate, keeping, ephemeral, new DueWriters());
+            fanout.Due.Dispatch();
+        }
+
+        ReportCuts(fanout.Cut);
+        return ownId ?? _ids.Format(sequence);
+    }
+
+    // The ticker's events, whose data names their position: built and encoded under the lock (two a second).
+    private string PublishBuilt(IReadOnlyList<string> topics, Func<long, SseEvent> build)
+    {
+        string id;
+        Fanout fanout;
+        lock (_lock)
+        {
+            bool keeping = Limits.ReplayCount > 0;
+            if (keeping && !_topics.HasRoomFor(topics))
+            {
+                throw new TopicLimitException(Limits.MaxTopics);
+            }
+
+            long sequence = ++_sequence;
+            var ev = build(sequence);
+            id = ev.Id ?? _ids.Format(sequence);
+            _lastOwnId = ev.Id;
+            fanout = FanOut(sequence, ev.Id, SseFrames.Encode(ev, id), topics, isPrivate: false, keeping, ephemeral: false, new DueWriters());
             fanout.Due.Dispatch();
         }
 
@@ -271,6 +316,8 @@ public sealed class Hub : IEventLogSink
     // for is not kept in the rings (a resume then reads it from the log).
     void IEventLogSink.Apply(LoggedEvent logged)
     {
+        string id = logged.Event.Id ?? _ids.Format(logged.Sequence);
+        byte[] frame = SseFrames.Encode(logged.Event, id); // before the lock: nothing in it depends on the hub's state
         Fanout fanout;
         lock (_lock)
         {
@@ -283,10 +330,9 @@ public sealed class Hub : IEventLogSink
             }
 
             _sequence = logged.Sequence;
-            string id = logged.Event.Id ?? _ids.Format(logged.Sequence);
-            _lastId = id;
+            _lastOwnId = logged.Event.Id;
             bool keeping = Limits.ReplayCount > 0 && _topics.HasRoomFor(logged.Topics);
-            fanout = FanOut(logged.Sequence, id, logged.Event, logged.Topics, logged.IsPrivate, keeping, ephemeral: false, _applied);
+            fanout = FanOut(logged.Sequence, logged.Event.Id, frame, logged.Topics, logged.IsPrivate, keeping, ephemeral: false, _applied);
             _applied = fanout.Due;
         }
 
@@ -339,10 +385,11 @@ public sealed class Hub : IEventLogSink
 
     // Encodes the event once, keeps it in its topics' rings, and queues it for every subscriber its topics or
     // selectors reach.
-    private Fanout FanOut(long sequence, string id, SseEvent ev, IReadOnlyList<string> topics, bool isPrivate, bool keeping, bool ephemeral, DueWriters due)
+    // ownId: the event's own id (a ring finds it by it), or null for one the hub assigned (its position names it).
+    private Fanout FanOut(long sequence, string? ownId, byte[] frame, IReadOnlyList<string> topics, bool isPrivate, bool keeping, bool ephemeral, DueWriters due)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var fanout = new Fanout(SseFrames.Encode(ev, id), sequence, topics, isPrivate, due);
+        var fanout = new Fanout(frame, sequence, topics, isPrivate, due);
         string[]? privateTopics = isPrivate ? [.. topics] : null;
         foreach (var name in topics)
         {
@@ -370,7 +417,7 @@ public sealed class Hub : IEventLogSink
             topic.LastSequence = sequence;
             if (!ephemeral)
             {
-                _topics.Keep(topic, sequence, id, fanout.Frame, privateTopics); // a ring that keeps nothing records the gap
+                _topics.Keep(topic, sequence, ownId, fanout.Frame, privateTopics); // a ring that keeps nothing records the gap
             }
 
             foreach (var subscriber in topic.Subscribers)
@@ -656,7 +703,7 @@ public sealed class Hub : IEventLogSink
 
         foreach (var subscription in subscriber.Subscriptions(active))
         {
-            PublishCore([subscription.Topic], _ => new SseEvent(subscription.ToJson()), isPrivate: true, ephemeral: true);
+            PublishCore([subscription.Topic], new SseEvent(subscription.ToJson()), isPrivate: true, ephemeral: true);
         }
     }
 

@@ -25,14 +25,14 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
     /// <summary>The sequence of the oldest event kept, or <see cref="long.MaxValue"/> when none is.</summary>
     public long OldestSequence => _count == 0 ? long.MaxValue : _entries[_start].Sequence;
 
-    public static long CostOf(byte[] frame, string id) => frame.Length + (2L * id.Length) + EntryOverheadBytes;
+    public static long CostOf(byte[] frame, string? id) => frame.Length + (2L * (id?.Length ?? 0)) + EntryOverheadBytes;
 
     /// <summary>
     /// Keeps an event, letting the oldest go to stay within the bounds. An event that alone is over the byte bound is
     /// not kept, and neither is anything older (a resume from before it could not be served without it).
     /// </summary>
     /// <param name="privateTopics">A private update's topics (whoever replays it must be allowed one of them); null for a public one.</param>
-    public AddResult Add(long sequence, string id, byte[] frame, string[]? privateTopics = null)
+    public AddResult Add(long sequence, string? id, byte[] frame, string[]? privateTopics = null)
     {
         long cost = CostOf(frame, id);
         var freed = default(AddResult);
@@ -129,7 +129,7 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
         _start = 0;
     }
 
-    internal readonly record struct Entry(long Sequence, string Id, byte[] Frame, string[]? PrivateTopics);
+    internal readonly record struct Entry(long Sequence, string? Id, byte[] Frame, string[]? PrivateTopics);
 
     /// <summary>Whether the event was kept, and what left the ring to make room (or because it could not be kept).</summary>
     internal readonly record struct AddResult(bool Kept, long FreedBytes, int FreedCount);

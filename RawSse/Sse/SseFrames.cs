@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using RawSse.Http;
@@ -79,49 +80,146 @@ internal static class SseFrames
     /// <summary>Encodes <paramref name="ev"/> with <paramref name="id"/> (its own or the assigned one) as a complete frame ending in a blank line.</summary>
     public static byte[] Encode(SseEvent ev, string? id)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + ev.Data.Length);
-        if (ev.Retry is int retry)
-        {
-            Append(buffer, "retry: "u8);
-            Append(buffer, retry.ToString(CultureInfo.InvariantCulture));
-            Append(buffer, "\n"u8);
-        }
-
+        var frame = new byte[EncodedLength(ev, id?.Length ?? -1, id is null ? 0 : Encoding.UTF8.GetByteCount(id))];
+        int at = WriteRetry(frame, ev);
         if (id is not null)
         {
-            // "id: " with its space: the parser drops exactly one leading space, so values that start with one survive.
-            Append(buffer, "id: "u8);
-            Append(buffer, id);
-            Append(buffer, "\n"u8);
+            at = WriteIdLine(frame, at, id);
+        }
+
+        WriteBody(frame.AsSpan(at), ev);
+        return frame;
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="ev"/>, which has no id of its own, leaving room for the id a hub will assign:
+    /// <c>&lt;epoch&gt;-</c> and <paramref name="digits"/> digits, written later by <see cref="TryStampId"/> once the
+    /// position is known. All of the framing (line splitting, UTF-8) is done here, so a hub can do it outside its lock.
+    /// </summary>
+    public static byte[] EncodeWithIdSlot(SseEvent ev, string epoch, int digits, out int idAt)
+    {
+        Debug.Assert(ev.Id is null && epoch.Length == 8);
+        int idLength = epoch.Length + 1 + digits;
+        var frame = new byte[EncodedLength(ev, idLength, idLength)];
+        int at = WriteRetry(frame, ev);
+        "id: "u8.CopyTo(frame.AsSpan(at));
+        idAt = at + 4;
+        Encoding.ASCII.GetBytes(epoch, frame.AsSpan(idAt));
+        frame[idAt + epoch.Length] = (byte)'-';
+        frame[idAt + idLength] = (byte)'\n';
+        WriteBody(frame.AsSpan(idAt + idLength + 1), ev);
+        return frame;
+    }
+
+    /// <summary>Writes <paramref name="sequence"/> into the slot <see cref="EncodeWithIdSlot"/> left; false when its digits do not fit it.</summary>
+    public static bool TryStampId(byte[] frame, int idAt, int digits, long sequence) =>
+        DigitsOf(sequence) == digits && sequence.TryFormat(frame.AsSpan(idAt + 9, digits), out _, provider: CultureInfo.InvariantCulture);
+
+    /// <summary>The decimal digits of <paramref name="value"/> (not negative).</summary>
+    public static int DigitsOf(long value)
+    {
+        int digits = 1;
+        while (value >= 10)
+        {
+            value /= 10;
+            digits++;
+        }
+
+        return digits;
+    }
+
+    // The exact length of a frame with an id of idChars characters (-1: none) taking idBytes bytes.
+    private static int EncodedLength(SseEvent ev, int idChars, int idBytes)
+    {
+        long length = 0;
+        if (ev.Retry is int retry)
+        {
+            length += "retry: \n".Length + DigitsOf(retry);
+        }
+
+        if (idChars >= 0)
+        {
+            length += "id: \n".Length + idBytes;
         }
 
         if (!string.IsNullOrEmpty(ev.Type))
         {
-            Append(buffer, "event: "u8);
-            Append(buffer, ev.Type);
-            Append(buffer, "\n"u8);
+            length += "event: \n".Length + Encoding.UTF8.GetByteCount(ev.Type);
         }
 
-        // Every line of the payload gets its own data: field; the client joins them with LF.
         var rest = ev.Data.AsSpan();
         while (true)
         {
             int eol = rest.IndexOfAny('\r', '\n');
-            Append(buffer, "data: "u8);
-            Append(buffer, eol < 0 ? rest : rest[..eol]);
-            Append(buffer, "\n"u8);
+            length += "data: \n".Length + Encoding.UTF8.GetByteCount(eol < 0 ? rest : rest[..eol]);
             if (eol < 0)
             {
                 break;
             }
 
-            int skip = rest[eol] == '\r' && eol + 1 < rest.Length && rest[eol + 1] == '\n' ? 2 : 1;
-            rest = rest[(eol + skip)..];
+            rest = rest[(eol + LineBreakLength(rest, eol))..];
         }
 
-        Append(buffer, "\n"u8);
-        return buffer.WrittenSpan.ToArray();
+        return checked((int)(length + 1));
     }
+
+    private static int WriteRetry(Span<byte> frame, SseEvent ev)
+    {
+        if (ev.Retry is not int retry)
+        {
+            return 0;
+        }
+
+        "retry: "u8.CopyTo(frame);
+        retry.TryFormat(frame[7..], out int written, provider: CultureInfo.InvariantCulture);
+        frame[7 + written] = (byte)'\n';
+        return 8 + written;
+    }
+
+    // "id: " with its space: the parser drops exactly one leading space, so values that start with one survive.
+    private static int WriteIdLine(Span<byte> frame, int at, string id)
+    {
+        "id: "u8.CopyTo(frame[at..]);
+        at += 4;
+        at += Encoding.UTF8.GetBytes(id, frame[at..]);
+        frame[at] = (byte)'\n';
+        return at + 1;
+    }
+
+    // The event: line, then every line of the payload as its own data: field (the client joins them with LF), then the
+    // blank line that dispatches it.
+    private static void WriteBody(Span<byte> frame, SseEvent ev)
+    {
+        int at = 0;
+        if (!string.IsNullOrEmpty(ev.Type))
+        {
+            "event: "u8.CopyTo(frame);
+            at = 7 + Encoding.UTF8.GetBytes(ev.Type, frame[7..]);
+            frame[at++] = (byte)'\n';
+        }
+
+        var rest = ev.Data.AsSpan();
+        while (true)
+        {
+            int eol = rest.IndexOfAny('\r', '\n');
+            "data: "u8.CopyTo(frame[at..]);
+            at += 6;
+            at += Encoding.UTF8.GetBytes(eol < 0 ? rest : rest[..eol], frame[at..]);
+            frame[at++] = (byte)'\n';
+            if (eol < 0)
+            {
+                break;
+            }
+
+            rest = rest[(eol + LineBreakLength(rest, eol))..];
+        }
+
+        frame[at++] = (byte)'\n';
+        Debug.Assert(at == frame.Length, "the length computed is the length written");
+    }
+
+    // CRLF is one line break, as are CR and LF alone.
+    private static int LineBreakLength(ReadOnlySpan<char> text, int eol) => text[eol] == '\r' && eol + 1 < text.Length && text[eol + 1] == '\n' ? 2 : 1;
 
     /// <summary>An upper bound of the bytes <see cref="Encode"/> writes for <paramref name="ev"/> with an id of <paramref name="idLength"/> characters.</summary>
     public static long MaxEncodedLength(SseEvent ev, int idLength)

@@ -62,7 +62,7 @@ internal sealed class TopicTable(HubLimits limits)
     public void Forget(long sequence) => ForgottenUpTo = Math.Max(ForgottenUpTo, sequence);
 
     /// <summary>Keeps an event in its topic's ring, then lets the oldest events go, across topics, past the overall budget.</summary>
-    public void Keep(Topic topic, long sequence, string id, byte[] frame, string[]? privateTopics)
+    public void Keep(Topic topic, long sequence, string? id, byte[] frame, string[]? privateTopics)
     {
         var added = topic.Ring.Add(sequence, id, frame, privateTopics);
         KeptBytes -= added.FreedBytes;
