@@ -59,7 +59,8 @@ internal sealed class Browser : IAsyncDisposable
 
     public ChromeDriver Driver { get; }
 
-    public static Browser Start()
+    /// <param name="acceptAnyCertificate">Trust any TLS certificate (a test's self-signed one), so https pages load.</param>
+    public static Browser Start(bool acceptAnyCertificate = false)
     {
         string driverPath = Path.Combine(DriverFolder, DriverFile);
         if (!File.Exists(ChromiumPath) || !File.Exists(driverPath))
@@ -88,6 +89,11 @@ internal sealed class Browser : IAsyncDisposable
                 "--no-proxy-server",
                 "--window-size=1280,900",
                 $"--user-data-dir={profile}");
+            if (acceptAnyCertificate)
+            {
+                options.AddArgument("--ignore-certificate-errors");
+            }
+
             var driver = new ChromeDriver(service, options, s_commandTimeout);
             driver.Manage().Timeouts().PageLoad = TimeSpan.FromSeconds(10);
             driver.Manage().Timeouts().AsynchronousJavaScript = TimeSpan.FromSeconds(5);
@@ -103,12 +109,15 @@ internal sealed class Browser : IAsyncDisposable
 
     public void Open(string url) => Driver.Navigate().GoToUrl(url);
 
-    public PageSnapshot Read()
+    public PageSnapshot Read() => ReadJson<PageSnapshot>(SnapshotScript);
+
+    /// <summary>Runs <paramref name="script"/>, which returns a JSON string, and reads it as <typeparamref name="T"/>.</summary>
+    public T ReadJson<T>(string script)
     {
-        var json = Driver.ExecuteScript(SnapshotScript) as string
-            ?? throw new InvalidOperationException("the snapshot script returned no JSON");
-        return JsonSerializer.Deserialize<PageSnapshot>(json, s_json)
-            ?? throw new InvalidOperationException($"the snapshot script returned '{json}'");
+        var json = Driver.ExecuteScript(script) as string
+            ?? throw new InvalidOperationException("the script returned no JSON");
+        return JsonSerializer.Deserialize<T>(json, s_json)
+            ?? throw new InvalidOperationException($"the script returned '{json}'");
     }
 
     /// <summary>

@@ -19,19 +19,34 @@ internal sealed class Nginx : IAsyncDisposable
     private readonly string _folder;
     private readonly ConcurrentQueue<string> _output;
 
-    private Nginx(Process process, string folder, int port, ConcurrentQueue<string> output)
+    // deploy/nginx.conf's TLS lines, each rewritten to a free port and a throwaway certificate.
+    private const string TlsListen = "listen 443 ssl http2;";
+    private const string CertificatePath = "/etc/ssl/rawsse/fullchain.pem;";
+    private const string KeyPath = "/etc/ssl/rawsse/privkey.pem;";
+
+    private readonly int? _tlsPort;
+
+    private Nginx(Process process, string folder, int port, int? tlsPort, ConcurrentQueue<string> output)
     {
         _process = process;
         _folder = folder;
         Port = port;
+        _tlsPort = tlsPort;
         _output = output;
     }
 
+    /// <summary>The plain HTTP/1.1 port (the sample's <c>listen 80;</c>).</summary>
     public int Port { get; }
+
+    /// <summary>The HTTPS port that speaks HTTP/2 (deploy/nginx.conf's <c>listen 443 ssl http2;</c>).</summary>
+    public int TlsPort => _tlsPort ?? throw new InvalidOperationException("this nginx sample has no TLS listener");
 
     private string ErrorLogPath => Path.Combine(_folder, "error.log");
 
-    /// <summary>deploy/nginx.conf in front of one RawSse on <paramref name="upstreamPort"/>.</summary>
+    /// <summary>
+    /// deploy/nginx.conf in front of one RawSse on <paramref name="upstreamPort"/>: HTTP/1.1 on <see cref="Port"/> and
+    /// HTTP/2 over TLS, with a self-signed certificate for 127.0.0.1, on <see cref="TlsPort"/>.
+    /// </summary>
     public static Task<Nginx> StartAsync(int upstreamPort, string? proxyReadTimeout = null)
     {
         List<(string From, string To)> rewrites = [("server 127.0.0.1:8080;", $"server 127.0.0.1:{upstreamPort};")];
@@ -40,26 +55,33 @@ internal sealed class Nginx : IAsyncDisposable
             rewrites.Add(("proxy_read_timeout 1h;", $"proxy_read_timeout {proxyReadTimeout};"));
         }
 
-        return StartAsync(RepoPaths.NginxConf, "listen 80;", [.. rewrites]);
+        int tlsPort = Loopback.FreeTcpPort();
+        return StartAsync(RepoPaths.NginxConf, "listen 80;", tlsPort, folder =>
+        {
+            var (certificate, key) = SelfSignedCertificate.WritePem(folder);
+            return
+            [
+                .. rewrites,
+                (TlsListen, $"listen 127.0.0.1:{tlsPort} ssl http2;"),
+                (CertificatePath, certificate + ";"),
+                (KeyPath, key + ";"),
+            ];
+        });
     }
 
     /// <summary>
     /// The sample at <paramref name="configFile"/>, its <paramref name="listen"/> line on a free loopback port and each
     /// of <paramref name="rewrites"/> applied.
     /// </summary>
-    public static async Task<Nginx> StartAsync(string configFile, string listen, params (string From, string To)[] rewrites)
+    public static Task<Nginx> StartAsync(string configFile, string listen, params (string From, string To)[] rewrites) =>
+        StartAsync(configFile, listen, tlsPort: null, _ => rewrites);
+
+    /// <param name="rewritesIn">The rewrites, given the private folder (files the config names can be written there).</param>
+    private static async Task<Nginx> StartAsync(string configFile, string listen, int? tlsPort, Func<string, (string From, string To)[]> rewritesIn)
     {
         if (!File.Exists(Executable))
         {
             Assert.Fail($"nginx tests need {Executable}: install nginx (apt-get install -y nginx)");
-        }
-
-        int port = Loopback.FreeTcpPort();
-        string sample = Path.GetRelativePath(RepoPaths.Root, configFile);
-        string config = await File.ReadAllTextAsync(configFile);
-        foreach (var (from, to) in rewrites.Append((listen, $"listen 127.0.0.1:{port};")))
-        {
-            config = Rewrite(config, sample, from, to);
         }
 
         string folder = Directory.CreateTempSubdirectory("rawsse-nginx-").FullName;
@@ -68,6 +90,22 @@ internal sealed class Nginx : IAsyncDisposable
         {
             File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
                 UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+
+        int port = Loopback.FreeTcpPort();
+        string sample = Path.GetRelativePath(RepoPaths.Root, configFile);
+        string config = await File.ReadAllTextAsync(configFile);
+        try
+        {
+            foreach (var (from, to) in rewritesIn(folder).Append((listen, $"listen 127.0.0.1:{port};")))
+            {
+                config = Rewrite(config, sample, from, to);
+            }
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
         }
 
         // The packaged temp paths (/var/lib/nginx/...) may not exist or be writable: keep everything in the folder.
@@ -95,7 +133,7 @@ internal sealed class Nginx : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var nginx = new Nginx(process, folder, port, output);
+        var nginx = new Nginx(process, folder, port, tlsPort, output);
         try
         {
             await nginx.WaitUntilListeningAsync();
