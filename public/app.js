@@ -80,14 +80,16 @@
     var raw = ev.data == null ? '' : String(ev.data);
     var obj = null;
     try { obj = JSON.parse(raw); } catch (e) { obj = null; }
-    if (!obj || typeof obj !== 'object' || typeof obj.time !== 'string') return { id: ev.lastEventId, text: raw };
-    return { id: ev.lastEventId || obj.id, text: obj.time };
+    if (!obj || typeof obj !== 'object' || typeof obj.time !== 'string') return { id: ev.lastEventId, text: raw, time: null };
+    return { id: ev.lastEventId || obj.id, text: obj.time, time: obj.time };
   }
 
   function listen(source, type) {
     source.addEventListener(type, function (ev) {
       var d = describe(ev);
       addEvent(type, d.id, d.text);
+      // glance.js measures the delivery delay from the times events carry.
+      if (d.time) window.dispatchEvent(new CustomEvent('demo:tick', { detail: { time: d.time } }));
     });
   }
 
