@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace RawSse.Tests;
@@ -31,7 +30,7 @@ public sealed partial class ProcessTests
 
             // Act
             var clock = Stopwatch.StartNew();
-            Assert.That(kill(process.Id, SIGTERM), Is.Zero, "kill(SIGTERM) failed");
+            Assert.That(Signals.Terminate(process.Id), Is.True, "kill(SIGTERM) failed");
             bool exited = await WaitForExitAsync(process, TimeSpan.FromSeconds(3));
 
             // Assert: each stream reads a clean end (0 from a read, not a reset), and the process exits 0 within the grace period.
@@ -350,9 +349,4 @@ public sealed partial class ProcessTests
 
     [GeneratedRegex(@"HTTP/1\.1 (\d{3}) ")]
     private static partial Regex StatusLine();
-
-    private const int SIGTERM = 15;
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
 }
