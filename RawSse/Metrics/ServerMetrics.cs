@@ -161,7 +161,7 @@ internal sealed class ServerMetrics : IDisposable
     private static void Histogram(StringBuilder text, string name, string help, LatencyHistogram histogram)
     {
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" histogram\n");
-        var bounds = LatencyHistogram.Bounds;
+        var bounds = histogram.Bounds;
         long cumulative = 0;
         for (int i = 0; i < bounds.Count; i++)
         {
