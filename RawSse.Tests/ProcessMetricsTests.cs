@@ -29,7 +29,7 @@ public sealed class ProcessMetricsTests
         PrometheusText? metrics = null;
         bool delivered = await Polling.UntilAsync(async () =>
         {
-            metrics = PrometheusText.Parse(await GetMetricsAsync(server));
+            metrics = PrometheusText.Parse(await StoreMetricsTests.GetMetricsAsync(server));
             return metrics.Samples.Any(s => s.Name == "rawsse_delivery_delay_seconds_count" && s.Value >= 3);
         }, Timeout);
 
@@ -68,7 +68,7 @@ public sealed class ProcessMetricsTests
         using var stream = await SseStream.OpenStreamAsync(server, "/sse?topic=m", Timeout, waitForSubscriber: true);
 
         // Act
-        var metrics = PrometheusText.Parse(await GetMetricsAsync(server));
+        var metrics = PrometheusText.Parse(await StoreMetricsTests.GetMetricsAsync(server));
 
         // Assert
         Assert.That(metrics.Problems, Is.Empty);
@@ -102,14 +102,5 @@ public sealed class ProcessMetricsTests
         Assert.That(parsed.Problems, Has.Some.Contains("_count (7) is not the +Inf bucket's 6"));
         Assert.That(parsed.Problems, Has.Some.Contains("malformed labels"));
         Assert.That(parsed.Problems, Has.Some.Contains("malformed value"));
-    }
-
-    private static async Task<string> GetMetricsAsync(TestServer server)
-    {
-        using var client = await server.ConnectAsync();
-        await client.SendAsync("GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n");
-        var response = await client.ReadResponseAsync(timeout: Timeout);
-        Assert.That(response.Status, Is.EqualTo(200), Describe.Response(response));
-        return response.BodyText;
     }
 }
