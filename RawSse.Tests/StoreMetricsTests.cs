@@ -111,7 +111,8 @@ public sealed class StoreMetricsTests
         Assert.That(readings, Is.EquivalentTo(new Dictionary<string, long> { ["rawsse.store.ready"] = 1, ["rawsse.store.lag"] = 3, ["rawsse.store.reconnects"] = 4 }));
     }
 
-    private static async Task<string> GetMetricsAsync(TestServer server)
+    /// <summary>The body of <c>GET /metrics</c>, which must answer 200.</summary>
+    internal static async Task<string> GetMetricsAsync(TestServer server)
     {
         using var client = await server.ConnectAsync();
         await client.SendAsync("GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n");

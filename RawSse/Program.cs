@@ -29,6 +29,8 @@ var root = new Option<string>("--root") { Description = "Folder of static files"
 var interval = new Option<int>("--interval") { Description = "Ticker period in ms on the default topic; 0 turns it off", DefaultValueFactory = _ => (int)defaults.TickInterval.TotalMilliseconds };
 var allowOrigin = new Option<string>("--allow-origin") { Description = "Access-Control-Allow-Origin sent on streams; empty sends none", DefaultValueFactory = _ => defaults.AllowOrigin ?? "" };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None", DefaultValueFactory = _ => LogLevel.Information };
+var logFormat = new Option<string>("--log-format") { Description = "Log lines as simple text or as json (one JSON object a line, for a log collector)", DefaultValueFactory = _ => "simple" };
+logFormat.AcceptOnlyFromAmong("simple", "json");
 var heartbeat = new Option<int>("--heartbeat") { Description = "Comment line on a stream quiet this many ms; 0 turns heartbeats off", DefaultValueFactory = _ => (int)defaults.HeartbeatInterval.TotalMilliseconds };
 var retry = new Option<int>("--retry") { Description = "Reconnection delay in ms sent to clients (retry:)", DefaultValueFactory = _ => (int)defaults.Retry.TotalMilliseconds };
 var replay = new Option<int>("--replay") { Description = "Events each topic keeps for Last-Event-ID resumes", DefaultValueFactory = _ => defaults.ReplayCapacity };
@@ -69,7 +71,7 @@ var maxHeaders = new Option<int>("--max-headers") { Description = "Most header f
 
 var command = new RootCommand("RawSse: a Server-Sent Events server on raw sockets. Serves a folder and holds /sse streams open.")
 {
-    port, bind, root, interval, allowOrigin, logLevel, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken,
+    port, bind, root, interval, allowOrigin, logLevel, logFormat, heartbeat, retry, replay, replayBytes, maxReplayMemory, maxTopics, corsOrigins, allowedHosts, metricsTopics, publishToken,
     jwtKey, jwtPublicKey, publisherJwtKey, publisherJwtPublicKey, subscriberJwtKey, subscriberJwtPublicKey, anonymous, subscriptions, maxSelectors, store, storeSync, retention, maxBody, queueEvents, queueBytes, slowConsumer, writeTimeout,
     requestTimeout, keepAliveTimeout, maxConnections, maxStreamsPerIp, shutdownTimeout, maxRequestLine, maxHeaderBytes, maxHeaders,
 };
@@ -149,20 +151,37 @@ command.SetAction(async (result, _) =>
         return 2;
     }
 
-    using var loggerFactory = LoggerFactory.Create(logging => logging
-        .SetMinimumLevel(result.GetValue(logLevel))
-        .AddSimpleConsole(console =>
+    bool json = result.GetValue(logFormat) == "json";
+    using var loggerFactory = LoggerFactory.Create(logging =>
+    {
+        logging.SetMinimumLevel(result.GetValue(logLevel));
+        if (json)
         {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        })
+            // The console logger's own JSON formatter: one object a line (Timestamp, EventId, LogLevel, Category,
+            // Message, State). A collector reads UTC, with the date, to the millisecond.
+            logging.AddJsonConsole(console =>
+            {
+                console.UseUtcTimestamp = true;
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
         // A slow terminal or pipe must not stall the server: past the queue's length lines are dropped, and the
         // logger writes how many it dropped.
-        .AddConsole(console =>
+        logging.AddConsole(console =>
         {
             console.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite;
             console.MaxQueueLength = 10_000;
-        }));
+        });
+    });
 
     Server created;
     try

@@ -110,6 +110,26 @@ internal sealed class ServerMetrics : IDisposable
             text.Append("rawsse_requests_rejected_total{status=\"").Append(status).Append("\"} ").Append(count).Append('\n');
         }
 
+        Histogram(text, "rawsse_delivery_delay_seconds", "Time from the hub accepting an event to the completion of the send that carried it, one sample per send (its oldest event).",
+            _hub.Counters.DeliveryDelay);
+        Counter(text, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", ProcessFigures.CpuSeconds);
+        Gauge(text, "process_resident_memory_bytes", "Resident memory size in bytes.", ProcessFigures.ResidentBytes);
+        if (ProcessFigures.TryCountOpenFds(out long openFds))
+        {
+            Gauge(text, "process_open_fds", "Number of open file descriptors.", openFds);
+        }
+
+        if (OpenFileLimit.TryRead(out long maxFds))
+        {
+            Gauge(text, "process_max_fds", "Maximum number of open file descriptors.", maxFds);
+        }
+
+        Gauge(text, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", ProcessFigures.StartTimeSeconds);
+        Head(text, "rawsse_build_info", "The server's version and runtime; always 1.", "gauge")
+            .Append("rawsse_build_info{version=\"").Append(EscapeLabel(ProcessFigures.Version))
+            .Append("\",runtime=\"").Append(EscapeLabel(ProcessFigures.Runtime)).Append("\"} 1\n");
+
+        // The store's figures come last: a node without a store shows none of them.
         if (_store is { } store)
         {
             Gauge(text, "rawsse_store_ready", "Connected to the store and caught up (1) or not (0).", store.IsReady ? 1 : 0);
@@ -151,17 +171,24 @@ internal sealed class ServerMetrics : IDisposable
     }
 
     private static void Gauge(StringBuilder text, string name, string help, long value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" gauge\n")
-            .Append(name).Append(' ').Append(value).Append('\n');
+        Head(text, name, help, "gauge").Append(name).Append(' ').Append(value).Append('\n');
+
+    private static void Gauge(StringBuilder text, string name, string help, double value) =>
+        Head(text, name, help, "gauge").Append(name).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
 
     private static void Counter(StringBuilder text, string name, string help, long value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" counter\n")
-            .Append(name).Append(' ').Append(value).Append('\n');
+        Head(text, name, help, "counter").Append(name).Append(' ').Append(value).Append('\n');
+
+    private static void Counter(StringBuilder text, string name, string help, double value) =>
+        Head(text, name, help, "counter").Append(name).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+
+    private static StringBuilder Head(StringBuilder text, string name, string help, string type) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
 
     private static void Histogram(StringBuilder text, string name, string help, LatencyHistogram histogram)
     {
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" histogram\n");
-        var bounds = LatencyHistogram.Bounds;
+        Head(text, name, help, "histogram");
+        var bounds = histogram.Bounds;
         long cumulative = 0;
         for (int i = 0; i < bounds.Count; i++)
         {

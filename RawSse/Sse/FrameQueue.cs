@@ -12,22 +12,25 @@ namespace RawSse.Sse;
 internal struct FrameQueue
 {
     private byte[]? _head;          // null only when the queue is empty
-    private Queue<byte[]>? _behind; // the frames after the head, once there have been two at a time
+    private long _headPublishedAt;  // the head's QueuedFrame.PublishedAt, kept apart so the head needs no queue
+    private Queue<QueuedFrame>? _behind; // the frames after the head, once there have been two at a time
     private long _bytes;
     private int _exemptFrames;      // exempt frames still at the queue's head
     private long _exemptBytes;
 
     public readonly int Count => _head is null ? 0 : 1 + (_behind?.Count ?? 0);
 
-    public void Enqueue(byte[] frame, bool exempt = false)
+    /// <param name="publishedAt">When the hub accepted the frame's event (<see cref="QueuedFrame.PublishedAt"/>), or 0.</param>
+    public void Enqueue(byte[] frame, long publishedAt = 0, bool exempt = false)
     {
         if (_head is null)
         {
             _head = frame;
+            _headPublishedAt = publishedAt;
         }
         else
         {
-            (_behind ??= new Queue<byte[]>()).Enqueue(frame);
+            (_behind ??= new Queue<QueuedFrame>()).Enqueue(new QueuedFrame(frame, publishedAt));
         }
 
         _bytes += frame.Length;
@@ -43,7 +46,7 @@ internal struct FrameQueue
     /// (<paramref name="dropped"/> counts the frames it let go) and disconnect refuses the frame: false, and the queue
     /// is emptied, since nothing more will be sent.
     /// </summary>
-    public bool TryAdd(byte[] frame, SubscriberLimits limits, out int dropped)
+    public bool TryAdd(byte[] frame, long publishedAt, SubscriberLimits limits, out int dropped)
     {
         dropped = 0;
         while (IsFull(limits, frame.Length))
@@ -63,7 +66,7 @@ internal struct FrameQueue
             dropped++;
         }
 
-        Enqueue(frame);
+        Enqueue(frame, publishedAt);
         return true;
     }
 
@@ -71,10 +74,13 @@ internal struct FrameQueue
     private readonly bool IsFull(SubscriberLimits limits, int incoming) =>
         Count - _exemptFrames >= limits.MaxQueuedFrames || _bytes - _exemptBytes + incoming > limits.MaxQueuedBytes;
 
-    public byte[] Dequeue()
+    public byte[] Dequeue() => Dequeue(out _);
+
+    private byte[] Dequeue(out long publishedAt)
     {
         var frame = _head ?? throw new InvalidOperationException("the frame queue is empty");
-        _head = _behind is { Count: > 0 } ? _behind.Dequeue() : null;
+        publishedAt = _headPublishedAt;
+        (_head, _headPublishedAt) = _behind is { Count: > 0 } ? _behind.Dequeue() : default;
         _bytes -= frame.Length;
         if (_exemptFrames > 0)
         {
@@ -88,6 +94,7 @@ internal struct FrameQueue
     public void Clear()
     {
         _head = null;
+        _headPublishedAt = 0;
         _behind?.Clear();
         _bytes = _exemptBytes = _exemptFrames = 0;
     }
@@ -95,11 +102,12 @@ internal struct FrameQueue
     /// <summary>
     /// Takes the next payload from a non-empty queue. One frame goes out as it is (no copy); several small ones are
     /// copied into one pooled buffer of <paramref name="coalesceBytes"/> (rented once into <paramref name="batch"/>)
-    /// so they leave in a single send.
+    /// so they leave in a single send. <paramref name="oldestPublishedAt"/> is the earliest
+    /// <see cref="QueuedFrame.PublishedAt"/> among the frames taken (0: none of them is a publish).
     /// </summary>
-    public ReadOnlyMemory<byte> TakeBatch(ref byte[]? batch, int coalesceBytes)
+    public ReadOnlyMemory<byte> TakeBatch(ref byte[]? batch, int coalesceBytes, out long oldestPublishedAt)
     {
-        var first = Dequeue();
+        var first = Dequeue(out oldestPublishedAt);
         if (_head is null || first.Length + _head.Length > coalesceBytes)
         {
             return first;
@@ -110,7 +118,12 @@ internal struct FrameQueue
         int length = first.Length;
         while (_head is not null && length + _head.Length <= batch.Length)
         {
-            var next = Dequeue();
+            var next = Dequeue(out long publishedAt);
+            if (publishedAt != 0 && (oldestPublishedAt == 0 || publishedAt < oldestPublishedAt))
+            {
+                oldestPublishedAt = publishedAt;
+            }
+
             next.CopyTo(batch, length);
             length += next.Length;
         }

@@ -389,7 +389,7 @@ public sealed class Hub : IEventLogSink
     private Fanout FanOut(long sequence, string? ownId, byte[] frame, IReadOnlyList<string> topics, bool isPrivate, bool keeping, bool ephemeral, DueWriters due)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var fanout = new Fanout(frame, sequence, topics, isPrivate, due);
+        var fanout = new Fanout(frame, sequence, topics, isPrivate, due) { PublishedAt = Stopwatch.GetTimestamp() };
         string[]? privateTopics = isPrivate ? [.. topics] : null;
         foreach (var name in topics)
         {
@@ -462,6 +462,7 @@ public sealed class Hub : IEventLogSink
     {
         public readonly byte[] Frame = frame;
         public DueWriters Due = due;
+        public long PublishedAt; // QueuedFrame.PublishedAt: read once per event, never per delivery; 0 for a reset (no publish)
         public long Deliveries;
         public List<Subscriber>? Cut;
 
@@ -478,7 +479,7 @@ public sealed class Hub : IEventLogSink
                 return;
             }
 
-            switch (subscriber.Enqueue(Frame))
+            switch (subscriber.Enqueue(Frame, PublishedAt))
             {
                 case EnqueueResult.MustFlush:
                     Deliveries++;

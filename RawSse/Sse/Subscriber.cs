@@ -103,9 +103,10 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
     /// Queues a frame. Never blocks and never sends (the hub calls this under its lock). <see cref="EnqueueResult.MustFlush"/>
     /// means this call made the writer due: the caller then calls <see cref="Flush"/> (or <see cref="ScheduleFlush"/>)
     /// once, outside its lock. <see cref="EnqueueResult.Cut"/> means the queue was full under the disconnect policy: the
-    /// caller calls <see cref="ReportCut"/> once, outside its lock.
+    /// caller calls <see cref="ReportCut"/> once, outside its lock. <paramref name="publishedAt"/> is when the hub
+    /// accepted the frame's event (<see cref="QueuedFrame.PublishedAt"/>), or 0 for a frame that is no publish.
     /// </summary>
-    public EnqueueResult Enqueue(byte[] frame)
+    public EnqueueResult Enqueue(byte[] frame, long publishedAt = 0)
     {
         lock (this)
         {
@@ -114,7 +115,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
                 return EnqueueResult.Refused;
             }
 
-            if (!_queue.TryAdd(frame, _limits, out int dropped))
+            if (!_queue.TryAdd(frame, publishedAt, _limits, out int dropped))
             {
                 _writer.Closed = true; // a writer in flight exits at its next step
                 return EnqueueResult.Cut;
@@ -256,12 +257,12 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
         byte[]? batch = null;
         try
         {
-            while (TryTakeNext(ref batch, out var payload))
+            while (TryTakeNext(ref batch, out var payload, out long publishedAt))
             {
                 int sent = _sink.TrySend(payload.Span);
                 if (sent == payload.Length)
                 {
-                    Volatile.Write(ref _lastWriteAt, Environment.TickCount64);
+                    Sent(publishedAt);
                     continue;
                 }
 
@@ -272,7 +273,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
                 }
 
                 // The socket's buffer is full: the asynchronous writer takes over the rest (and the batch buffer).
-                _ = WriteLoopAsync(payload[sent..], batch);
+                _ = WriteLoopAsync(payload[sent..], publishedAt, batch);
                 batch = null;
                 return;
             }
@@ -285,7 +286,7 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
 
     // Sends `pending`, then the rest of the queue, awaiting each send; the sweep's write timeout watches it.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteLoopAsync(ReadOnlyMemory<byte> pending, byte[]? batch)
+    private async ValueTask WriteLoopAsync(ReadOnlyMemory<byte> pending, long publishedAt, byte[]? batch)
     {
         try
         {
@@ -301,9 +302,9 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
                     return;
                 }
 
-                Volatile.Write(ref _lastWriteAt, Environment.TickCount64);
+                Sent(publishedAt);
             }
-            while (TryTakeNext(ref batch, out payload));
+            while (TryTakeNext(ref batch, out payload, out publishedAt));
         }
         finally
         {
@@ -313,14 +314,15 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
 
     // The next payload, or false when the writer is done: closed, nothing left, or a completing stream drained, which
     // is then half-closed so the client reads a clean end of stream.
-    private bool TryTakeNext(ref byte[]? batch, out ReadOnlyMemory<byte> payload)
+    private bool TryTakeNext(ref byte[]? batch, out ReadOnlyMemory<byte> payload, out long publishedAt)
     {
         payload = default;
+        publishedAt = 0;
         lock (this)
         {
             if (!_writer.Closed && _queue.Count > 0)
             {
-                payload = _queue.TakeBatch(ref batch, CoalesceBytes);
+                payload = _queue.TakeBatch(ref batch, CoalesceBytes, out publishedAt);
                 return true;
             }
 
@@ -338,6 +340,18 @@ internal sealed class Subscriber : IThreadPoolWorkItem, IResponseStream
         }
 
         return false;
+    }
+
+    // A send completed. The delivery delay is recorded once per send, for the oldest event it carried: the worst
+    // delay of that send, at the cost of one histogram sample per system call rather than one per frame (a coalesced
+    // send of many frames under load stays one sample).
+    private void Sent(long publishedAt)
+    {
+        Volatile.Write(ref _lastWriteAt, Environment.TickCount64);
+        if (publishedAt != 0)
+        {
+            _hub.Counters.DeliveryDelay.RecordSince(publishedAt);
+        }
     }
 
     private void Fail()

@@ -8,12 +8,28 @@ namespace RawSse.Store;
 /// </summary>
 public sealed class LatencyHistogram
 {
-    /// <summary>The buckets' upper bounds, in seconds; a sample above the last counts only in the total.</summary>
-    public static IReadOnlyList<double> Bounds { get; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    /// <summary>The bounds of a store's append latency, in seconds: a round trip to a disk or another node.</summary>
+    public static IReadOnlyList<double> DefaultBounds { get; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    private readonly long[] _buckets = new long[Bounds.Count];
+    private readonly double[] _bounds; // an array, not the interface: Record walks it on every sample
+    private readonly long[] _buckets;
     private long _count;
     private long _sumTicks;
+
+    public LatencyHistogram()
+        : this(DefaultBounds)
+    {
+    }
+
+    /// <param name="bounds">The buckets' upper bounds in seconds, ascending.</param>
+    public LatencyHistogram(IReadOnlyList<double> bounds)
+    {
+        _bounds = [.. bounds];
+        _buckets = new long[_bounds.Length];
+    }
+
+    /// <summary>The buckets' upper bounds, in seconds; a sample above the last counts only in the total.</summary>
+    public IReadOnlyList<double> Bounds => _bounds;
 
     /// <summary>Records the time since <paramref name="startTimestamp"/> (a <see cref="Stopwatch.GetTimestamp"/>).</summary>
     public void RecordSince(long startTimestamp) => Record(Stopwatch.GetTimestamp() - startTimestamp);
@@ -24,7 +40,7 @@ public sealed class LatencyHistogram
         double seconds = (double)elapsedTicks / Stopwatch.Frequency;
         for (int i = 0; i < _buckets.Length; i++)
         {
-            if (seconds <= Bounds[i])
+            if (seconds <= _bounds[i])
             {
                 Interlocked.Increment(ref _buckets[i]);
                 break;
