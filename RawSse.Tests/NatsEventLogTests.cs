@@ -152,20 +152,8 @@ public sealed class NatsEventLogTests
     public async Task FollowerLagsPastRetention_TrimmedPositionsReportedLost_ThenTheNextEventsApplied()
     {
         // Arrange: node a's follower is held in its first Apply while b appends far past the per-topic limit
-        string stream = NatsServer.NewStreamName();
-        var retention = new LogRetention(PerTopicCount: 3);
-        var a = _stores.OpenNats(stream, retention);
-        var b = _stores.OpenNats(stream, retention);
         using var gate = new ManualResetEventSlim();
-        var sink = new RecordingSink { Gate = gate };
-        a.Attach(sink);
-        await b.AppendAsync([Event("t", "first")]);
-        Assert.That(sink.AtGate.Wait(s_timeout), Is.True, "a's follower is at the gate");
-        long last = 0;
-        for (int i = 0; i < 3000; i++)
-        {
-            last = await b.AppendAsync([Event("t", $"{i}")]);
-        }
+        var (a, sink, b, last) = await HoldFollowerWhileAppendingAsync(new LogRetention(PerTopicCount: 3), gate, 3000);
 
         // Act
         gate.Set();
@@ -193,20 +181,8 @@ public sealed class NatsEventLogTests
     public async Task FollowerLagsWhileTheNewestEventsExpire_NothingLeftToRead_PositionsLostAndReadyAgain()
     {
         // Arrange: a's follower is held while everything after what it had pulled expires (MaxAge 1 s)
-        string stream = NatsServer.NewStreamName();
-        var retention = new LogRetention(MaxAge: TimeSpan.FromSeconds(1));
-        var a = _stores.OpenNats(stream, retention);
-        var b = _stores.OpenNats(stream, retention);
         using var gate = new ManualResetEventSlim();
-        var sink = new RecordingSink { Gate = gate };
-        a.Attach(sink);
-        await b.AppendAsync([Event("t", "first")]);
-        Assert.That(sink.AtGate.Wait(s_timeout), Is.True, "a's follower is at the gate");
-        long last = 0;
-        for (int i = 0; i < 2500; i++)
-        {
-            last = await b.AppendAsync([Event("t", $"{i}")]);
-        }
+        var (a, sink, b, last) = await HoldFollowerWhileAppendingAsync(new LogRetention(MaxAge: TimeSpan.FromSeconds(1)), gate, 2500);
 
         bool expired = await Polling.UntilAsync(async () => (await b.ReadAfterAsync(0, topics: null, max: 10)).Events.Count == 0, s_timeout);
 
@@ -410,6 +386,26 @@ public sealed class NatsEventLogTests
         Assert.That(payload.Length, Is.LessThan(System.Text.Encoding.UTF8.GetByteCount(e.Event.Data) + 40), "nothing escaped: data plus a few bytes");
         int dataStart = payload.Length - System.Text.Encoding.UTF8.GetByteCount(e.Event.Data);
         Assert.That(cuts.Take(dataStart), Has.All.Null, "a payload cut before its data is refused, never thrown on");
+    }
+
+    // Two nodes on a fresh stream: node a's follower is held in its first Apply (at `gate`) while node b appends
+    // `count` more events. Returns a, its sink, b, and the last position b appended.
+    private async Task<(NatsEventLog A, RecordingSink Sink, NatsEventLog B, long Last)> HoldFollowerWhileAppendingAsync(LogRetention retention, ManualResetEventSlim gate, int count)
+    {
+        string stream = NatsServer.NewStreamName();
+        var a = _stores.OpenNats(stream, retention);
+        var b = _stores.OpenNats(stream, retention);
+        var sink = new RecordingSink { Gate = gate };
+        a.Attach(sink);
+        await b.AppendAsync([Event("t", "first")]);
+        Assert.That(sink.AtGate.Wait(s_timeout), Is.True, "a's follower is at the gate");
+        long last = 0;
+        for (int i = 0; i < count; i++)
+        {
+            last = await b.AppendAsync([Event("t", $"{i}")]);
+        }
+
+        return (a, sink, b, last);
     }
 
     // As an operator would, from outside RawSse.

@@ -66,6 +66,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private const int MaxConcurrentReads = 8;
     private const int StreamNotFound = 10059; // JetStream's err_code
     private const int StallPolls = 4;         // 2 s without progress
+    private const int MaxWaiters = 65_536;    // appends and resumes waiting for the follower; an append that gave up keeps its entry until the follower passes it
     private const int ReadChunk = 1000;
     private const int ApplyBatch = 256;
     private const int MaxIdMatches = 2;
@@ -107,7 +108,6 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
     private CancellationTokenSource? _followerAttempt; // Volatile: the follower's current consumer
     private long _msgIds;
     private long _indexedChars;   // guarded by _lock
-    private long _opens;
     private long _reconnects;
     private volatile bool _replaced;
     private volatile bool _gone;
@@ -142,7 +142,6 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(retention);
         log ??= NullLogger.Instance;
-        long opens = 0;
         var nats = new NatsConnection(new NatsOpts
         {
             Url = address.Url,
@@ -158,8 +157,7 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         NatsEventLog? opened = null;
         nats.ConnectionOpened += (_, _) =>
         {
-            Interlocked.Increment(ref opens);
-            opened?.OnConnected();
+            opened?.OnReconnected(); // the first connection is made before the log exists
             return ValueTask.CompletedTask;
         };
         try
@@ -168,7 +166,6 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
             var js = new NatsJSContext(nats);
             var stream = await js.CreateOrUpdateStreamAsync(StreamConfigFor(address, retention), cancellationToken).ConfigureAwait(false);
             opened = new NatsEventLog(nats, js, stream, address, retention, log);
-            opened._opens = Interlocked.Read(ref opens);
             log.LogInformation("Event log: JetStream stream {Stream} at {Url} (epoch {Epoch}), following from position {Head}", address.Stream, address.Url, opened.Epoch, opened.Head);
             return opened;
         }
@@ -387,13 +384,10 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
         }
     }
 
-    private void OnConnected()
+    private void OnReconnected()
     {
-        if (Interlocked.Increment(ref _opens) > 1)
-        {
-            Interlocked.Increment(ref _reconnects);
-            Volatile.Write(ref _readyTarget, long.MaxValue); // not ready until a poll has seen how far the stream got
-        }
+        Interlocked.Increment(ref _reconnects);
+        Volatile.Write(ref _readyTarget, long.MaxValue); // not ready until a poll has seen how far the stream got
     }
 
     private void EnsureUsable()
@@ -472,6 +466,11 @@ public sealed class NatsEventLog : IEventLog, IEventLogStatus
             if (Head >= position)
             {
                 return true;
+            }
+
+            if (_waiters.Count >= MaxWaiters)
+            {
+                return false; // a node this far behind answers at once rather than hold an entry per append
             }
 
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
