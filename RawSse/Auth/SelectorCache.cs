@@ -35,8 +35,9 @@ internal static class SelectorCache
     /// <summary>Whether any selector of <paramref name="selectors"/> matches <paramref name="topic"/>.</summary>
     public static bool AnyMatches(IReadOnlyList<string> selectors, string topic)
     {
-        foreach (var text in selectors)
+        for (int i = 0; i < selectors.Count; i++) // indexed: a foreach over the interface would allocate an enumerator
         {
+            string text = selectors[i];
             if (text == topic || (MayBePattern(text) && Get(text).Matches(topic)))
             {
                 return true;

@@ -4,9 +4,10 @@ namespace RawSse.Http;
 
 /// <summary>
 /// A request body as it arrives, in a pooled array that grows with it (doubling from 4 KiB), so a large declared
-/// length costs nothing until the bytes are really there. Dispose returns the array.
+/// length costs nothing until the bytes are really there, and never past the length expected (so the last growth is
+/// to the body's size, not twice it). Dispose returns the array.
 /// </summary>
-internal sealed class BodyBuffer : IDisposable
+internal sealed class BodyBuffer(long expectedBytes = int.MaxValue) : IDisposable
 {
     private const int InitialBytes = 4096;
     private byte[] _array = [];
@@ -23,7 +24,8 @@ internal sealed class BodyBuffer : IDisposable
         int needed = checked(_length + (int)bytes.Length);
         if (needed > _array.Length)
         {
-            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(InitialBytes, _array.Length * 2)));
+            long doubled = Math.Min(Math.Max(InitialBytes, _array.Length * 2L), expectedBytes);
+            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Max(needed, doubled));
             _array.AsSpan(0, _length).CopyTo(grown);
             Return();
             _array = grown;

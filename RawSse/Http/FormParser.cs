@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 
 namespace RawSse.Http;
 
@@ -11,8 +12,6 @@ namespace RawSse.Http;
 /// </summary>
 internal static class FormParser
 {
-    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>Parses <paramref name="input"/> into name/value pairs in order. False, with the problem, when a field is not UTF-8.</summary>
     public static bool TryParse(ReadOnlySpan<byte> input, List<KeyValuePair<string, string>> fields, out string? problem)
     {
@@ -50,7 +49,8 @@ internal static class FormParser
     public static bool TryParse(string query, List<KeyValuePair<string, string>> fields) =>
         TryParse(Encoding.ASCII.GetBytes(query), fields, out _);
 
-    private static bool TryDecode(ReadOnlySpan<byte> encoded, out string decoded)
+    /// <summary>Decodes one name or value; false when the decoded bytes are not UTF-8.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, out string decoded)
     {
         decoded = "";
         if (encoded.IsEmpty)
@@ -59,37 +59,40 @@ internal static class FormParser
         }
 
         var bytes = encoded.Length <= 512 ? stackalloc byte[encoded.Length] : new byte[encoded.Length];
+        int length = DecodeInto(encoded, bytes);
+        if (!Utf8.IsValid(bytes[..length]))
+        {
+            return false;
+        }
+
+        decoded = Encoding.UTF8.GetString(bytes[..length]);
+        return true;
+    }
+
+    /// <summary>Decodes <paramref name="encoded"/> into <paramref name="into"/> (at least as long); returns the decoded length.</summary>
+    public static int DecodeInto(ReadOnlySpan<byte> encoded, Span<byte> into)
+    {
         int length = 0;
         for (int i = 0; i < encoded.Length; i++)
         {
             byte b = encoded[i];
             if (b == (byte)'+')
             {
-                bytes[length++] = (byte)' ';
+                b = (byte)' ';
             }
             else if (b == (byte)'%' && i + 2 < encoded.Length && IsHex(encoded[i + 1]) && IsHex(encoded[i + 2]))
             {
-                bytes[length++] = (byte)((HexValue(encoded[i + 1]) << 4) | HexValue(encoded[i + 2]));
+                b = (byte)((HexValue(encoded[i + 1]) << 4) | HexValue(encoded[i + 2]));
                 i += 2;
             }
-            else
-            {
-                bytes[length++] = b;
-            }
+
+            into[length++] = b;
         }
 
-        try
-        {
-            decoded = s_strictUtf8.GetString(bytes[..length]);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            return false;
-        }
+        return length;
     }
 
-    private static bool IsHex(byte b) => char.IsAsciiHexDigit((char)b);
+    public static bool IsHex(byte b) => char.IsAsciiHexDigit((char)b);
 
-    private static int HexValue(byte b) => b <= (byte)'9' ? b - '0' : (b | 0x20) - 'a' + 10;
+    public static int HexValue(byte b) => b <= (byte)'9' ? b - '0' : (b | 0x20) - 'a' + 10;
 }

@@ -47,7 +47,6 @@ internal static class HeaderFieldParser
     private static readonly (byte[] Name, Action<HttpRequest, string> Store)[] s_textFields =
     [
         ("authorization"u8.ToArray(), static (request, text) => request.Authorization = text),
-        ("content-type"u8.ToArray(), static (request, text) => request.ContentType = text),
         ("expect"u8.ToArray(), static (request, text) => request.Expect = text),
         ("if-modified-since"u8.ToArray(), static (request, text) => request.IfModifiedSince = text),
         ("origin"u8.ToArray(), static (request, text) => request.Origin = text),
@@ -59,7 +58,10 @@ internal static class HeaderFieldParser
         {
             case 4 when Eq(name, "host"u8):
                 request.HostCount++;
-                request.Host = Encoding.Latin1.GetString(value);
+                request.Host = request.RecentHost.Get(value);
+                return;
+            case 12 when Eq(name, "content-type"u8):
+                request.ContentType = request.RecentContentType.Get(value);
                 return;
             case 6 when Eq(name, "cookie"u8):
                 // RFC 6265 §5.4: one Cookie field, but HTTP/2-style split fields join with "; ".

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
@@ -50,6 +52,38 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     /// </summary>
     public async ValueTask<BodyRead> ReadBodyAsync(BodyBuffer? into, long maxBytes)
     {
+        await SendContinueAsync().ConfigureAwait(false);
+        var read = await Reader.ReadBodyAsync(Request, maxBytes, into).ConfigureAwait(false);
+        return read.End == BodyReadEnd.Canceled && connection.RequestTimedOut
+            ? BodyRead.Refused(408, "request body not complete within the request timeout")
+            : read;
+    }
+
+    /// <summary>
+    /// Waits for the whole <c>Content-Length</c> body (at most <paramref name="maxBytes"/>, which the caller checked
+    /// against the declared length) and returns it where it lies, uncopied, for a handler that parses it at once; the
+    /// handler then calls <see cref="ConsumeBody"/>. Otherwise as <see cref="ReadBodyAsync"/>.
+    /// </summary>
+    public async ValueTask<(BodyRead Read, ReadOnlySequence<byte> Body)> ReadWholeBodyAsync()
+    {
+        Debug.Assert(!Request.Chunked, "a chunked body is read with ReadBodyAsync");
+        await SendContinueAsync().ConfigureAwait(false);
+        var (read, body) = await Reader.ReadWholeBodyAsync(Math.Max(Request.ContentLength, 0)).ConfigureAwait(false);
+        return read.End == BodyReadEnd.Canceled && connection.RequestTimedOut
+            ? (BodyRead.Refused(408, "request body not complete within the request timeout"), default)
+            : (read, body);
+    }
+
+    /// <summary>Releases the body <see cref="ReadWholeBodyAsync"/> returned.</summary>
+    public void ConsumeBody(in ReadOnlySequence<byte> body) => Reader.ConsumeBody(body);
+
+    /// <summary>After a body that could not be read: the refusal it earned, or a plain close when the client left.</summary>
+    public ExchangeResult CloseAfter(BodyRead read) =>
+        read.End == BodyReadEnd.Refused ? RefuseAndClose(read.Status, read.Reason ?? "bad request body") : ExchangeResult.Close();
+
+    // A client waiting for 100 Continue gets it before its body is awaited.
+    private async ValueTask SendContinueAsync()
+    {
         if (Request.ExpectsContinue && !Request.ContinueSent)
         {
             Request.ContinueSent = true;
@@ -57,16 +91,7 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
             await FlushAsync().ConfigureAwait(false);
             connection.AwaitBody();
         }
-
-        var read = await Reader.ReadBodyAsync(Request, maxBytes, into).ConfigureAwait(false);
-        return read.End == BodyReadEnd.Canceled && connection.RequestTimedOut
-            ? BodyRead.Refused(408, "request body not complete within the request timeout")
-            : read;
     }
-
-    /// <summary>After a body that could not be read: the refusal it earned, or a plain close when the client left.</summary>
-    public ExchangeResult CloseAfter(BodyRead read) =>
-        read.End == BodyReadEnd.Refused ? RefuseAndClose(read.Status, read.Reason ?? "bad request body") : ExchangeResult.Close();
 
     /// <summary>Sends what has been written so far (and the answers to requests pipelined before this one).</summary>
     public ValueTask FlushAsync() => connection.FlushAsync();

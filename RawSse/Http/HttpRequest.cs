@@ -66,6 +66,9 @@ internal sealed class HttpRequest
     /// <summary>HTTP/1.1 defaults to persistent connections; HTTP/1.0 only when asked (RFC 9112 §9.3).</summary>
     public bool KeepAlive => MinorVersion == 1 ? !ConnectionClose : ConnectionKeepAlive && !ConnectionClose;
 
+    // The connection's last target, path, query, Host and Content-Type (see RecentText); kept across Reset.
+    internal RecentText RecentTarget, RecentPath, RecentQuery, RecentHost, RecentContentType;
+
     public void Reset()
     {
         Method = default;

@@ -134,7 +134,7 @@ internal static class RequestParser
             }
         }
 
-        request.Target = Encoding.ASCII.GetString(target);
+        request.Target = request.RecentTarget.Get(target);
         ReadOnlySpan<byte> pathAndQuery;
         if (target[0] == ByteSlash)
         {
@@ -153,7 +153,7 @@ internal static class RequestParser
             if (pathAndQuery[0] == ByteQuestion)
             {
                 request.Path = "/";
-                request.Query = Encoding.ASCII.GetString(pathAndQuery[1..]);
+                request.Query = request.RecentQuery.Get(pathAndQuery[1..]);
                 return;
             }
         }
@@ -165,8 +165,9 @@ internal static class RequestParser
         }
 
         int q = pathAndQuery.IndexOf(ByteQuestion);
-        request.Path = Encoding.ASCII.GetString(q < 0 ? pathAndQuery : pathAndQuery[..q]);
-        request.Query = q < 0 ? "" : Encoding.ASCII.GetString(pathAndQuery[(q + 1)..]);
+        // The target as it came is the path itself, most of the time.
+        request.Path = q < 0 && pathAndQuery.Length == target.Length ? request.Target : request.RecentPath.Get(q < 0 ? pathAndQuery : pathAndQuery[..q]);
+        request.Query = q < 0 ? "" : request.RecentQuery.Get(pathAndQuery[(q + 1)..]);
     }
 
     private static bool TryStripScheme(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> rest)

@@ -13,6 +13,7 @@ namespace RawSse.Http;
 internal sealed class RequestReader(PipeReader input, RequestLimits limits)
 {
     private bool _needMore = true; // false after a complete head: what is buffered may hold the next one
+    private bool _bodyHeld;        // a body returned by ReadWholeBodyAsync, not consumed yet
 
     /// <summary>
     /// Parses the next request head from what is buffered, waiting for more bytes only when <paramref name="wait"/> is
@@ -112,6 +113,54 @@ internal sealed class RequestReader(PipeReader input, RequestLimits limits)
 
         input.AdvanceTo(reader.Position, result.Buffer.End);
         return result.IsCompleted ? BodyRead.Closed : null;
+    }
+
+    /// <summary>
+    /// Waits until a <c>Content-Length</c> body of <paramref name="length"/> bytes is buffered whole and returns it
+    /// where it lies in the pipe, uncopied; the caller parses it, then must call <see cref="ConsumeBody"/> before
+    /// anything else reads. The memory held is the length the caller allowed.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<(BodyRead Read, ReadOnlySequence<byte> Body)> ReadWholeBodyAsync(long length)
+    {
+        if (length == 0)
+        {
+            return (BodyRead.Complete, ReadOnlySequence<byte>.Empty);
+        }
+
+        while (true)
+        {
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                return (BodyRead.Canceled, default);
+            }
+
+            var buffer = result.Buffer;
+            if (buffer.Length >= length)
+            {
+                _bodyHeld = true;
+                return (BodyRead.Complete, buffer.Slice(0, length));
+            }
+
+            if (result.IsCompleted)
+            {
+                input.AdvanceTo(buffer.End);
+                return (BodyRead.Closed, default);
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Releases the body <see cref="ReadWholeBodyAsync"/> returned (the next request starts after it).</summary>
+    public void ConsumeBody(in ReadOnlySequence<byte> body)
+    {
+        if (_bodyHeld)
+        {
+            _bodyHeld = false;
+            input.AdvanceTo(body.End);
+        }
     }
 
     private async ValueTask<BodyRead> ReadLengthAsync(long length, BodyBuffer? into)

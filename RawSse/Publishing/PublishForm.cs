@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using RawSse.Auth;
 using RawSse.Http;
@@ -17,16 +19,33 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
     /// <summary>Topics under this path are the hub's own subscription events (Mercure, "Active Subscriptions").</summary>
     public const string ReservedTopicPrefix = "/.well-known/mercure/subscriptions";
 
-    /// <summary>Validates the form and publishes. Returns the status and the text/plain body (the id, or why not).</summary>
+    /// <summary>
+    /// Reads and validates the form where it lies (a body in several buffers is first gathered into one pooled array):
+    /// an error (status and text), or the event to publish, which holds nothing of <paramref name="body"/>.
+    /// </summary>
     /// <param name="publisher">What the publisher's token allows; its <c>mercure.publish</c> selectors are not empty.</param>
-    public async ValueTask<(int Status, string Body)> PublishAsync(HttpRequest request, ReadOnlyMemory<byte> body, TokenClaims publisher)
+    public (int Status, string Body, NewEvent? Event) Read(HttpRequest request, in ReadOnlySequence<byte> body, TokenClaims publisher)
     {
-        var (status, text, ev) = Read(request, body.Span, publisher);
-        if (ev is null)
+        if (body.IsSingleSegment)
         {
-            return (status, text);
+            return Read(request, body.FirstSpan, publisher);
         }
 
+        var gathered = ArrayPool<byte>.Shared.Rent(checked((int)body.Length));
+        try
+        {
+            body.CopyTo(gathered);
+            return Read(request, gathered.AsSpan(0, (int)body.Length), publisher);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(gathered);
+        }
+    }
+
+    /// <summary>Publishes an event <see cref="Read"/> made. Returns the status and the text/plain body (the id, or why not).</summary>
+    public async ValueTask<(int Status, string Body)> PublishAsync(NewEvent ev)
+    {
         try
         {
             return (200, await hub.PublishInlineAsync(ev.Topics, ev.Event, ev.IsPrivate).ConfigureAwait(false));
@@ -56,40 +75,14 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
             return (415, "Content-Type must be application/x-www-form-urlencoded\n", null);
         }
 
-        var fields = new List<KeyValuePair<string, string>>();
-        if (!FormParser.TryParse(body, fields, out var problem))
+        var form = default(PublishFields);
+        if (!form.TryRead(body, out var problem))
         {
             return (400, problem + "\n", null);
         }
 
-        var topics = new List<string>();
-        string? data = null, id = null, type = null, retryText = null;
-        bool isPrivate = false;
-        foreach (var (name, value) in fields)
-        {
-            switch (name)
-            {
-                case "topic":
-                    topics.Add(value);
-                    break;
-                case "data":
-                    data = value;
-                    break;
-                case "id":
-                    id = value.Length == 0 ? null : value;
-                    break;
-                case "type":
-                    type = value.Length == 0 ? null : value;
-                    break;
-                case "retry":
-                    retryText = value;
-                    break;
-                case "private":
-                    isPrivate = true; // Mercure: present at all, whatever its value ("on" is recommended)
-                    break;
-            }
-        }
-
+        var topics = form.Topics;
+        string? id = form.Id, type = form.Type, retryText = form.RetryText;
         if (topics.Count == 0)
         {
             return (400, "field 'topic' is missing: name at least one topic\n", null);
@@ -100,16 +93,17 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
             return (400, $"field 'topic' is given {topics.Count} times: at most {Hub.MaxTopicsPerEvent} topics\n", null);
         }
 
-        foreach (var topic in topics)
+        for (int i = 0; i < topics.Count; i++) // indexed: a foreach over the interface would allocate an enumerator
         {
-            if (!Hub.IsValidTopic(topic))
+            if (!Hub.IsValidTopic(topics[i]))
             {
                 return (400, "field 'topic': a topic is 1 to 256 characters, with no control characters\n", null);
             }
         }
 
-        foreach (var topic in topics)
+        for (int i = 0; i < topics.Count; i++)
         {
+            string topic = topics[i];
             if (topic.StartsWith(ReservedTopicPrefix, StringComparison.Ordinal))
             {
                 return (403, $"field 'topic': topics under {ReservedTopicPrefix} are the hub's own\n", null);
@@ -140,7 +134,7 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
         if (retryText is not null)
         {
             // The spec's retry field is ASCII digits only.
-            if (retryText.Length is 0 or > 9 || !retryText.All(char.IsAsciiDigit))
+            if (retryText.Length is 0 or > 9 || retryText.AsSpan().ContainsAnyExceptInRange('0', '9'))
             {
                 return (400, "field 'retry' must be 1 to 9 ASCII digits\n", null);
             }
@@ -148,13 +142,19 @@ internal sealed class PublishForm(Hub hub, long maxEventBytes, RateLimitedLog st
             retry = int.Parse(retryText, System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        var ev = new SseEvent(data ?? "", type, id, retry);
-        if (SseFrames.MaxEncodedLength(ev, id?.Length ?? MaxAssignedIdLength) > maxEventBytes)
+        // Measured before anything is allocated for it; then decoded once, straight into its frame.
+        var shape = SseFrames.MeasureFormData(form.Data);
+        if (SseFrames.FormFrameLength(shape, type, id is null ? MaxAssignedIdLength : Encoding.UTF8.GetByteCount(id), retry) > maxEventBytes)
         {
             return (413, $"the event is larger than a subscriber's queue ({maxEventBytes} bytes once framed)\n", null);
         }
 
-        return (0, "", new NewEvent(topics, ev, isPrivate));
+        if (SseFrames.EncodeFormData(form.Data, shape, type, id, retry, hub.Epoch, id is null ? hub.NextIdDigits : 0) is not { } ev)
+        {
+            return (400, "field 'data': its value is not UTF-8 once decoded\n", null);
+        }
+
+        return (0, "", new NewEvent(topics, ev, form.IsPrivate));
     }
 
     // "<8-character epoch>-<sequence>": 9 + at most 19 digits.

@@ -1,5 +1,7 @@
+using System.Buffers;
 using RawSse.Auth;
 using RawSse.Http;
+using RawSse.Store;
 
 namespace RawSse.Publishing;
 
@@ -12,6 +14,9 @@ namespace RawSse.Publishing;
 internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPolicy crossOrigin, bool answersPreflights, PublishForm form, int maxBodyBytes)
     : IHttpHandler
 {
+    // Up to this, a body is parsed where it lies in the connection's pipe (a few of its 4 KiB buffers at most).
+    private const int MaxInPlaceBodyBytes = 16 * 1024;
+
     public string Allow => answersPreflights ? "POST, OPTIONS" : "POST";
 
     public bool TakesBody(RequestMethod method) => true;
@@ -56,14 +61,20 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPo
                 : exchange.RefuseAndClose(auth.Status, auth.Reason);
         }
 
-        using var body = new BodyBuffer();
-        var read = await exchange.ReadBodyAsync(body, maxBodyBytes).ConfigureAwait(false);
+        // The form is read where it lies and framed at once; the publish (which may wait for a store) comes after.
+        var (read, status, text, ev) = request.Chunked || request.ContentLength > MaxInPlaceBodyBytes
+            ? await ReadIntoBufferAsync(exchange, auth.Claims!).ConfigureAwait(false)
+            : await ReadInPlaceAsync(exchange, auth.Claims!).ConfigureAwait(false);
         if (read.End != BodyReadEnd.Complete)
         {
             return exchange.CloseAfter(read);
         }
 
-        var (status, text) = await form.PublishAsync(request, body.Memory, auth.Claims!).ConfigureAwait(false);
+        if (ev is not null)
+        {
+            (status, text) = await form.PublishAsync(ev).ConfigureAwait(false);
+        }
+
         if (status == 503)
         {
             exchange.CountRejection(status);
@@ -76,5 +87,40 @@ internal sealed class PublishHandler(PublishAuthorizer authorizer, CrossOriginPo
         }
 
         return exchange.RespondText(status, text, "text/plain; charset=utf-8");
+    }
+
+    // A small Content-Length body: parsed in the connection's buffer, uncopied.
+    private async ValueTask<(BodyRead Read, int Status, string Text, NewEvent? Event)> ReadInPlaceAsync(HttpExchange exchange, TokenClaims publisher)
+    {
+        var (read, body) = await exchange.ReadWholeBodyAsync().ConfigureAwait(false);
+        if (read.End != BodyReadEnd.Complete)
+        {
+            return (read, 0, "", null);
+        }
+
+        try
+        {
+            var (status, text, ev) = form.Read(exchange.Request, body, publisher);
+            return (read, status, text, ev);
+        }
+        finally
+        {
+            exchange.ConsumeBody(body);
+        }
+    }
+
+    // A chunked or large body: taken out of the connection's buffers as it arrives (so they are reused at once, and a
+    // body that stops arriving holds only what came), into one array, at most the body limit.
+    private async ValueTask<(BodyRead Read, int Status, string Text, NewEvent? Event)> ReadIntoBufferAsync(HttpExchange exchange, TokenClaims publisher)
+    {
+        using var body = new BodyBuffer(exchange.Request.Chunked ? maxBodyBytes : exchange.Request.ContentLength);
+        var read = await exchange.ReadBodyAsync(body, maxBodyBytes).ConfigureAwait(false);
+        if (read.End != BodyReadEnd.Complete)
+        {
+            return (read, 0, "", null);
+        }
+
+        var (status, text, ev) = form.Read(exchange.Request, new ReadOnlySequence<byte>(body.Memory), publisher);
+        return (read, status, text, ev);
     }
 }

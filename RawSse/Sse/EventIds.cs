@@ -36,7 +36,15 @@ public sealed class EventIds
 
     public string Epoch { get; }
 
-    public string Format(long sequence) => string.Create(CultureInfo.InvariantCulture, $"{Epoch}-{sequence}");
+    public string Format(long sequence) =>
+        sequence < 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{Epoch}-{sequence}")
+            : string.Create(Epoch.Length + 1 + SseFrames.DigitsOf(sequence), (Epoch, sequence), static (text, state) =>
+            {
+                state.Epoch.CopyTo(text);
+                text[state.Epoch.Length] = '-';
+                state.sequence.TryFormat(text[(state.Epoch.Length + 1)..], out _, provider: CultureInfo.InvariantCulture);
+            });
 
     /// <summary>True when <paramref name="id"/> is one of this hub's, with the position it names.</summary>
     public bool TryParse(string id, out long sequence)

@@ -82,6 +82,9 @@ public sealed class Hub : IEventLogSink
     /// <summary>The epoch of this hub's ids (<c>&lt;epoch&gt;-&lt;sequence&gt;</c>), new for every hub.</summary>
     public string Epoch => _ids.Epoch;
 
+    /// <summary>The digits the next assigned position is likely to have (an id slot is encoded for it; see <see cref="PreparedFrame"/>).</summary>
+    internal int NextIdDigits => SseFrames.DigitsOf(Volatile.Read(ref _sequence) + 1);
+
     /// <summary>Topics live now: subscribed to, or keeping events.</summary>
     public int TopicCount
     {
@@ -220,9 +223,9 @@ public sealed class Hub : IEventLogSink
             throw new ArgumentException($"'{ResetType}' is the server's own control event", nameof(ev));
         }
 
-        foreach (var topic in topics)
+        for (int i = 0; i < topics.Count; i++) // indexed: a foreach over the interface would allocate an enumerator
         {
-            if (!IsValidTopic(topic))
+            if (!IsValidTopic(topics[i]))
             {
                 throw new ArgumentException("a topic is 1 to 256 characters with no control characters", nameof(topics));
             }
@@ -248,7 +251,13 @@ public sealed class Hub : IEventLogSink
         string? ownId = ev.Id ?? (ephemeral ? $"urn:uuid:{Guid.NewGuid()}" : null);
         int idAt = 0, digits = 0;
         byte[] frame;
-        if (ownId is not null)
+        if (!ephemeral && TakePrepared(ev) is { } prepared)
+        {
+            frame = prepared.Frame; // framed from the publish body already, with its own id or a slot for this hub's
+            idAt = prepared.IdAt;
+            digits = prepared.IdDigits;
+        }
+        else if (ownId is not null)
         {
             frame = SseFrames.Encode(ev, ownId);
         }
@@ -287,6 +296,11 @@ public sealed class Hub : IEventLogSink
         return ownId ?? _ids.Format(sequence);
     }
 
+    // The frame an event made from a publish body brought (see PreparedFrame), the first time only, and when its id
+    // slot carries this hub's epoch; null when the event is to be encoded here.
+    private PreparedFrame? TakePrepared(SseEvent ev) =>
+        ev.Prepared is { } prepared && (prepared.IdAt < 0 || prepared.Epoch == _ids.Epoch) && prepared.TryTake() ? prepared : null;
+
     // The ticker's events, whose data names their position: built and encoded under the lock (two a second).
     private string PublishBuilt(IReadOnlyList<string> topics, Func<long, SseEvent> build)
     {
@@ -316,8 +330,10 @@ public sealed class Hub : IEventLogSink
     // for is not kept in the rings (a resume then reads it from the log).
     void IEventLogSink.Apply(LoggedEvent logged)
     {
-        string id = logged.Event.Id ?? _ids.Format(logged.Sequence);
-        byte[] frame = SseFrames.Encode(logged.Event, id); // before the lock: nothing in it depends on the hub's state
+        // Before the lock: nothing in the frame depends on the hub's state.
+        byte[] frame = TakePrepared(logged.Event) is { } prepared && (prepared.IdAt < 0 || SseFrames.TryStampId(prepared.Frame, prepared.IdAt, prepared.IdDigits, logged.Sequence))
+            ? prepared.Frame
+            : SseFrames.Encode(logged.Event, logged.Event.Id ?? _ids.Format(logged.Sequence));
         Fanout fanout;
         lock (_lock)
         {
@@ -391,8 +407,9 @@ public sealed class Hub : IEventLogSink
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var fanout = new Fanout(frame, sequence, topics, isPrivate, due) { PublishedAt = Stopwatch.GetTimestamp() };
         string[]? privateTopics = isPrivate ? [.. topics] : null;
-        foreach (var name in topics)
+        for (int i = 0; i < topics.Count; i++) // indexed: a foreach over the interface would allocate an enumerator
         {
+            string name = topics[i];
             if (!_topics.TryGet(name, out var topic))
             {
                 if (ephemeral)

@@ -13,6 +13,9 @@ namespace RawSse.Sse;
 /// </summary>
 internal static class SseFrames
 {
+    /// <summary>A form-encoded payload's shape: its <c>data:</c> lines and its decoded bytes without line breaks.</summary>
+    public readonly record struct FormDataShape(int Lines, int DataBytes);
+
     /// <summary>A comment line: keeps proxies from timing out an idle stream and dispatches nothing.</summary>
     public static readonly byte[] HeartbeatFrame = ":\n"u8.ToArray();
 
@@ -163,13 +166,10 @@ internal static class SseFrames
         return checked((int)(length + 1));
     }
 
-    private static int WriteRetry(Span<byte> frame, SseEvent ev)
-    {
-        if (ev.Retry is not int retry)
-        {
-            return 0;
-        }
+    private static int WriteRetry(Span<byte> frame, SseEvent ev) => ev.Retry is int retry ? WriteRetry(frame, retry) : 0;
 
+    private static int WriteRetry(Span<byte> frame, int retry)
+    {
         "retry: "u8.CopyTo(frame);
         retry.TryFormat(frame[7..], out int written, provider: CultureInfo.InvariantCulture);
         frame[7 + written] = (byte)'\n';
@@ -190,14 +190,7 @@ internal static class SseFrames
     // blank line that dispatches it.
     private static void WriteBody(Span<byte> frame, SseEvent ev)
     {
-        int at = 0;
-        if (!string.IsNullOrEmpty(ev.Type))
-        {
-            "event: "u8.CopyTo(frame);
-            at = 7 + Encoding.UTF8.GetBytes(ev.Type, frame[7..]);
-            frame[at++] = (byte)'\n';
-        }
-
+        int at = WriteType(frame, 0, ev.Type);
         var rest = ev.Data.AsSpan();
         while (true)
         {
@@ -218,8 +211,170 @@ internal static class SseFrames
         Debug.Assert(at == frame.Length, "the length computed is the length written");
     }
 
+    private static int WriteType(Span<byte> frame, int at, string? type)
+    {
+        if (string.IsNullOrEmpty(type))
+        {
+            return at;
+        }
+
+        "event: "u8.CopyTo(frame[at..]);
+        at += 7 + Encoding.UTF8.GetBytes(type, frame[(at + 7)..]);
+        frame[at++] = (byte)'\n';
+        return at;
+    }
+
     // CRLF is one line break, as are CR and LF alone.
     private static int LineBreakLength(ReadOnlySpan<char> text, int eol) => text[eol] == '\r' && eol + 1 < text.Length && text[eol + 1] == '\n' ? 2 : 1;
+
+    /// <summary>
+    /// Measures a form-encoded payload (a publish body's <c>data</c> value, still encoded) for
+    /// <see cref="EncodeFormData"/>: its <c>data:</c> lines and its decoded bytes without the line breaks, decoded by
+    /// <see cref="FormParser"/>'s rules ('+' is a space, <c>%XX</c> a byte, anything else itself).
+    /// </summary>
+    public static FormDataShape MeasureFormData(ReadOnlySpan<byte> encoded)
+    {
+        int lines = 1, bytes = 0, i = 0;
+        bool afterCr = false;
+        while (i < encoded.Length)
+        {
+            int run = encoded[i..].IndexOfAny(s_formSpecial);
+            if (run != 0)
+            {
+                run = run < 0 ? encoded.Length - i : run;
+                bytes += run;
+                i += run;
+                afterCr = false;
+                continue;
+            }
+
+            byte b = DecodeSpecial(encoded, ref i);
+            if (b == (byte)'\r' || (b == (byte)'\n' && !afterCr))
+            {
+                lines++;
+            }
+            else if (b != (byte)'\n')
+            {
+                bytes++;
+            }
+
+            afterCr = b == (byte)'\r';
+        }
+
+        return new FormDataShape(lines, bytes);
+    }
+
+    /// <summary>The length of the frame <see cref="EncodeFormData"/> makes, with an id of <paramref name="idBytes"/> bytes (-1: none).</summary>
+    public static long FormFrameLength(FormDataShape shape, string? type, int idBytes, int? retry)
+    {
+        long length = (7L * shape.Lines) + shape.DataBytes + 1;
+        length += retry is int r ? "retry: \n".Length + DigitsOf(r) : 0;
+        length += idBytes >= 0 ? "id: \n".Length + idBytes : 0;
+        length += string.IsNullOrEmpty(type) ? 0 : "event: \n".Length + Encoding.UTF8.GetByteCount(type);
+        return length;
+    }
+
+    /// <summary>
+    /// The frame of an event whose payload is the form-encoded <paramref name="encoded"/>, decoded straight into its
+    /// <c>data:</c> lines (the only copy between the request's buffer and the frame), with its own id, or a slot for
+    /// the id a hub assigns (<c>&lt;epoch&gt;-</c> and <paramref name="digits"/> digits). Null when the decoded payload
+    /// is not UTF-8. <paramref name="type"/> and <paramref name="ownId"/> are valid fields (no CR, LF or NUL).
+    /// </summary>
+    public static SseEvent? EncodeFormData(ReadOnlySpan<byte> encoded, FormDataShape shape, string? type, string? ownId, int? retry, string epoch, int digits)
+    {
+        Debug.Assert(SseEvent.IsValidField(type) && SseEvent.IsValidField(ownId) && epoch.Length == 8);
+        int idBytes = ownId is null ? epoch.Length + 1 + digits : Encoding.UTF8.GetByteCount(ownId);
+        var frame = new byte[checked((int)FormFrameLength(shape, type, idBytes, retry))];
+        int at = retry is int r ? WriteRetry(frame, r) : 0;
+        int idAt = -1;
+        if (ownId is not null)
+        {
+            at = WriteIdLine(frame, at, ownId);
+        }
+        else
+        {
+            "id: "u8.CopyTo(frame.AsSpan(at));
+            idAt = at + 4;
+            Encoding.ASCII.GetBytes(epoch, frame.AsSpan(idAt));
+            frame[idAt + epoch.Length] = (byte)'-';
+            frame[idAt + idBytes] = (byte)'\n';
+            at = idAt + idBytes + 1;
+        }
+
+        at = WriteType(frame, at, type);
+        int dataAt = at;
+        at = WriteFormData(frame, at, encoded);
+        frame[at++] = (byte)'\n';
+        Debug.Assert(at == frame.Length, "the length measured is the length written");
+        if (!System.Text.Unicode.Utf8.IsValid(frame.AsSpan(dataAt)))
+        {
+            return null;
+        }
+
+        var prepared = new PreparedFrame(frame, idAt, digits, ownId is null ? epoch : null, dataAt, shape.DataBytes);
+        return new SseEvent(prepared, type, ownId, retry);
+    }
+
+    // Decodes a form-encoded payload into "data: " lines, each ending in LF; returns where it ended.
+    private static int WriteFormData(Span<byte> frame, int at, ReadOnlySpan<byte> encoded)
+    {
+        "data: "u8.CopyTo(frame[at..]);
+        at += 6;
+        int i = 0;
+        bool afterCr = false;
+        while (i < encoded.Length)
+        {
+            int run = encoded[i..].IndexOfAny(s_formSpecial);
+            if (run != 0)
+            {
+                run = run < 0 ? encoded.Length - i : run;
+                encoded.Slice(i, run).CopyTo(frame[at..]);
+                at += run;
+                i += run;
+                afterCr = false;
+                continue;
+            }
+
+            byte b = DecodeSpecial(encoded, ref i);
+            if (b == (byte)'\r' || (b == (byte)'\n' && !afterCr))
+            {
+                "\ndata: "u8.CopyTo(frame[at..]);
+                at += 7;
+            }
+            else if (b != (byte)'\n')
+            {
+                frame[at++] = b;
+            }
+
+            afterCr = b == (byte)'\r';
+        }
+
+        frame[at++] = (byte)'\n';
+        return at;
+    }
+
+    // The byte at encoded[i], which is one of s_formSpecial, decoded; i moves past it.
+    private static byte DecodeSpecial(ReadOnlySpan<byte> encoded, ref int i)
+    {
+        byte b = encoded[i];
+        if (b == (byte)'+')
+        {
+            i++;
+            return (byte)' ';
+        }
+
+        if (b == (byte)'%' && i + 2 < encoded.Length && FormParser.IsHex(encoded[i + 1]) && FormParser.IsHex(encoded[i + 2]))
+        {
+            b = (byte)((FormParser.HexValue(encoded[i + 1]) << 4) | FormParser.HexValue(encoded[i + 2]));
+            i += 3;
+            return b;
+        }
+
+        i++;
+        return b; // a raw CR or LF, or a '%' that starts no escape
+    }
+
+    private static readonly SearchValues<byte> s_formSpecial = SearchValues.Create("+%\r\n"u8);
 
     /// <summary>An upper bound of the bytes <see cref="Encode"/> writes for <paramref name="ev"/> with an id of <paramref name="idLength"/> characters.</summary>
     public static long MaxEncodedLength(SseEvent ev, int idLength)

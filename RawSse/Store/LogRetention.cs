@@ -10,5 +10,5 @@ public sealed record LogRetention(int PerTopicCount = 1000, long PerTopicBytes =
 
     /// <summary>The bytes an event is charged.</summary>
     public static long SizeOf(NewEvent e) =>
-        e.Event.Data.Length + (e.Event.Id?.Length ?? 0) + (e.Event.Type?.Length ?? 0) + e.Topics.Sum(t => t.Length) + 64;
+        e.Event.DataSize + (e.Event.Id?.Length ?? 0) + (e.Event.Type?.Length ?? 0) + e.Topics.Sum(t => t.Length) + 64;
 }
