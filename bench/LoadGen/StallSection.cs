@@ -43,10 +43,11 @@ internal static class StallSection
         md.AppendLine("## Large event beside a small stream");
         md.AppendLine();
         md.AppendLine(Inv($"A fan-out of {first.Size}-byte events to {first.Subscribers:N0} subscribers on topic `small` at {pairs[0].Alone.TargetRate:N0} events/s for {first.DurationSeconds} s (after a warm-up), first alone, then on the same server while wrk publishes 1 MiB events back to back to topic `big` over one keep-alive connection and one subscriber reads `big` (wrk and that subscriber on CPU 1 with the fan-out's load generator, started a second before the fan-out and stopped after it). ") +
-            "Fan-out must not wait for a publisher: the small stream's p99 beside the large events should stay within 2 × its figure alone. RawSse runs with `--max-body-bytes 2097152 --queue-bytes 8388608` so that one 1 MiB event fits a subscriber's queue; the peers take a 1 MiB form value as they are (Go's `ParseForm` reads up to 10 MB, Kestrel's form reader 4 MiB a value).");
+            "Fan-out must not wait for a publisher: the small stream's p99 beside the large events should stay within 2 × its figure alone. RawSse runs with `--max-body-bytes 2097152 --queue-bytes 8388608` so that one 1 MiB event fits a subscriber's queue; the peers take a 1 MiB form value as they are (Go's `ParseForm` reads up to 10 MB, Kestrel's form reader 4 MiB a value). " +
+            "\"load % beside\" is the fan-out's load generator alone; wrk and the big subscriber share its core. \"other % alone\" is CPU used by neither the server nor the load while the stream ran alone: a high figure there means another job disturbed the unloaded figure the ratio divides by.");
         md.AppendLine();
-        md.AppendLine("| server | p50 alone ms | p99 alone ms | p50 beside ms | p99 beside ms | p99.9 beside ms | p99 ratio (target ≤ 2) | lost / closed alone | lost / closed beside | 1 MiB publishes/s | 1 MiB publish p99 ms | MB/s to the big subscriber | big subscriber open at end | server CPU % beside | load % beside |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|");
+        md.AppendLine("| server | p50 alone ms | p99 alone ms | p50 beside ms | p99 beside ms | p99.9 beside ms | p99 ratio (target ≤ 2) | lost / closed alone | lost / closed beside | 1 MiB publishes/s | 1 MiB publish p99 ms | MB/s to the big subscriber | big subscriber open at end | server CPU % beside | load % beside | other % alone |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|");
         foreach (var p in pairs)
         {
             var a = p.Alone;
@@ -54,7 +55,7 @@ internal static class StallSection
             string big = p.Big is { } g
                 ? Inv($"{g.RequestsPerSecond:N1} | {g.LatencyP99Ms:F1} | {g.MegabytesPerSecond:N1} | {(g.OpenAtEnd == 1 ? "yes" : g.Connect?.Connected == 1 ? "no, closed" : "never connected")}")
                 : "– | – | – | –";
-            md.AppendLine(Inv($"| {p.Label} | {a.LatencyMs.P50:F2} | {a.LatencyMs.P99:F2} | {b.LatencyMs.P50:F2} | {b.LatencyMs.P99:F2} | {b.LatencyMs.P999:F2} | {RatioCell(p)} | {a.Lost:N0} / {a.Closed:N0} | {b.Lost:N0} / {b.Closed:N0} | {big} | {b.ServerCpuPercent:F0} | {b.LoadCpuPercent:F0} |"));
+            md.AppendLine(Inv($"| {p.Label} | {a.LatencyMs.P50:F2} | {a.LatencyMs.P99:F2} | {b.LatencyMs.P50:F2} | {b.LatencyMs.P99:F2} | {b.LatencyMs.P999:F2} | {RatioCell(p)} | {a.Lost:N0} / {a.Closed:N0} | {b.Lost:N0} / {b.Closed:N0} | {big} | {b.ServerCpuPercent:F0} | {b.LoadCpuPercent:F0} | {a.OtherCpuPercent:F0} |"));
         }
 
         md.AppendLine();
