@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # RawSse benchmarks against a Go net/http peer, an ASP.NET Core (Kestrel) peer and nginx (static files).
 #
-#   bench/run.sh            full run (about 11 minutes on 2 cores)
-#   bench/run.sh --quick    every scenario at a small scale (about two minutes): a smoke test
-#   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,startup,private
+#   bench/run.sh            full run (about 20 minutes on 2 cores)
+#   bench/run.sh --quick    every scenario at a small scale (about five minutes): a smoke test
+#   options: --servers rawsse,go,aspnet   --scenarios idle,fanout,ticker,static,ingest,stall,startup,private
 #            --before REF   also builds RawSse at git REF as the server "rawsse-before" (add it to --servers):
 #                           the same scenarios against the code before a change, in the same run
-#   publish: wrk posting 100-byte events over keep-alive POST /publish (16 connections) to RawSse without a store,
-#            with --store memory ("rawsse-memory") and with --store sqlite ("rawsse-sqlite"); add those two to --servers
-#            to run the other scenarios against them too
+#   ingest:  wrk posting 100-byte events over keep-alive POST /publish (one thread, 16 connections) while 0, 1 and 1,000
+#            subscribers read the topic, each case on a fresh server warmed by the same wrk command first (12 s; --quick
+#            2 s: a .NET server on one CPU reaches tier-1 code only after ~10 s of load); against RawSse without a store,
+#            with --store memory ("rawsse-memory") and --store sqlite ("rawsse-sqlite"), always, and the other servers
+#            of --servers that publish (go, aspnet, rawsse-before); and RawSse's own 1 KiB static file with the same wrk
+#            settings ("static-1k"), for the ratio in the same run. Add rawsse-memory/rawsse-sqlite to --servers to run
+#            the other scenarios against them too
+#   stall:   a 100-byte stream (fan-out, 100 subscribers, 100 events/s) alone, then while one connection publishes
+#            1 MiB events back to back to another topic that one subscriber reads: p99 loaded / unloaded (target <= 2).
+#            RawSse (with --max-body-bytes 2097152 --queue-bytes 8388608) and the go and aspnet peers of --servers
 #   private: RawSse only: fan-out of private updates to subscribers that hold a URI-template selector and a JWT
 #            whose mercure.subscribe claim allows the topic (label "rawsse-private")
 #   cluster: RawSse only, opt-in (--scenarios cluster): one nats-server -js and 5 RawSse nodes on one JetStream stream
@@ -28,7 +35,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 quick=false
 servers="rawsse,go,aspnet"
-scenarios="idle,fanout,ticker,static,startup"
+scenarios="idle,fanout,ticker,static,ingest,stall,startup"
 before=""
 while (( $# > 0 )); do
   case "$1" in
@@ -36,7 +43,7 @@ while (( $# > 0 )); do
     --quick) quick=true ;;
     --servers) servers="$2"; shift ;;
     --scenarios) scenarios="$2"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -49,7 +56,8 @@ if $quick; then
   IDLE_STEPS=100,300,500;  PER_PROCESS=200          # small shards, so sharding is exercised too
   FANOUT_SUBS=500;         FANOUT_RATES=10,50,200;   FANOUT_SECONDS=3; FANOUT_WARMUP=1
   TICKER_SUBS=500;         TICKER_SECONDS=5
-  WRK_SECONDS=3;           WRK_CONNECTIONS=16
+  WRK_SECONDS=3;           WRK_CONNECTIONS=16;       INGEST_WARMUP=2
+  STALL_SECONDS=3;         STALL_WARMUP=1
   STARTUP_ROUNDS=2;        SETTLE_MS=1000
   CLUSTER_PER_NODE=200;    CLUSTER_SECONDS=3;        CLUSTER_WARMUP=1; CLUSTER_GRACE_MS=5000; CLUSTER_LIMIT_S=240
   QUIET_SECONDS=1
@@ -57,13 +65,15 @@ else
   IDLE_STEPS=1000,5000,10000,19000; PER_PROCESS=15000
   FANOUT_SUBS=10000;       FANOUT_RATES=1,2,5,10,20,30,50,75,100,150,200; FANOUT_SECONDS=10; FANOUT_WARMUP=3
   TICKER_SUBS=10000;       TICKER_SECONDS=30
-  WRK_SECONDS=10;          WRK_CONNECTIONS=64
+  WRK_SECONDS=10;          WRK_CONNECTIONS=64;       INGEST_WARMUP=12
+  STALL_SECONDS=10;        STALL_WARMUP=3
   STARTUP_ROUNDS=5;        SETTLE_MS=2000
   CLUSTER_PER_NODE=19000,2000; CLUSTER_SECONDS=20;       CLUSTER_WARMUP=5; CLUSTER_GRACE_MS=15000; CLUSTER_LIMIT_S=900
   QUIET_SECONDS=3
 fi
 CLUSTER_NODES=5; CLUSTER_RATES=1,10   # the cluster scenario: nodes, and the rates each setup is measured at
 FANOUT_SIZE=100
+INGEST_SUBS=(0 1 1000)   # subscribers on the topic the ingest scenario publishes to
 MAX_P99_MS=100     # a rate is clean under this p99 (and with nothing lost)
 STOP_P99_MS=1000   # the ramp goes on while p99 stays under this and nothing is lost
 
@@ -241,10 +251,11 @@ start_server() {
 }
 
 # launch_server NAME INTERVAL_MS LOGNAME: runs it on CPU 0 and waits (at most 30 s) until it serves; its pid is SERVER_PID.
+# SERVER_EXTRA, when set, is appended to its command line.
 launch_server() {
   local name=$1 interval=$2 log="$TMP/$3.log"
-  # shellcheck disable=SC2046
-  taskset -c 0 $(server_cmd "$name" "$interval") >"$log" 2>&1 &
+  # shellcheck disable=SC2046,SC2086
+  taskset -c 0 $(server_cmd "$name" "$interval") ${SERVER_EXTRA:-} >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 300); do
     if serves "$name"; then
@@ -381,20 +392,68 @@ if has_scenario static; then
   done
 fi
 
-if has_scenario publish; then
-  cat >"$TMP/publish.lua" <<'LUA'
+# publish_lua FILE TOPIC BYTES: a wrk script that posts one event of BYTES bytes of data to TOPIC.
+publish_lua() {
+  cat >"$1" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = "topic=bench&data=" .. string.rep("x", 100)
+wrk.body = "topic=$2&data=" .. string.rep("x", $3)
 LUA
-  for s in rawsse rawsse-memory rawsse-sqlite; do
-    section "publish: $s, wrk 16 connections, ${WRK_SECONDS} s, 100-byte events"
-    start_server "$s" 0 "publish-$s"
-    url="http://127.0.0.1:${PORT[$s]}/publish"
-    taskset -c 1 wrk -t1 -c16 -d1s -s "$TMP/publish.lua" "$url" >/dev/null   # warm-up
-    loadgen "publish-$s" static --label "$s" --file publish --server-pid "$SERVER_PID" -- \
-      taskset -c 1 wrk -t1 -c16 -d"${WRK_SECONDS}s" --latency -s "$TMP/publish.lua" "$url"
-    stop_server "$s" publish
+}
+
+# ingest_case SERVER CASE SUBSCRIBERS WRK_TARGET...: one ingest run on a fresh server (WRK_TARGET: wrk's script options and URL).
+ingest_case() {
+  local s=$1 name=$2 n=$3; shift 3
+  section "ingest: $s, $name, $n subscribers, wrk 16 connections, ${INGEST_WARMUP} s warm-up + ${WRK_SECONDS} s"
+  start_server "$s" 0 "ingest-$s-$name-$n"
+  loadgen "ingest-$s-$name-$n" ingest --label "$s" --case "$name" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=ingest" \
+    --subscribers "$n" --warmup "$INGEST_WARMUP" --server-pid "$SERVER_PID" -- taskset -c 1 wrk -t1 -c16 -d"${WRK_SECONDS}s" --latency "$@"
+  stop_server "$s" ingest
+}
+
+if has_scenario ingest; then
+  # Publishing at full speed while 0, 1 or 1,000 subscribers read the topic. A .NET server pinned to one CPU sees
+  # ProcessorCount 1, so the runtime multiplies its tiering delay by 10 and the publish path reaches tier-1 code only
+  # after ~10 s of load: each run is warmed with the same wrk command for INGEST_WARMUP seconds, subscribers connected.
+  publish_lua "$TMP/publish.lua" ingest 100
+  echo "ingest: wrk -t1 -c16 on CPU 1, ${INGEST_WARMUP} s of warm-up (the same command, subscribers connected) before each ${WRK_SECONDS} s run, a fresh server for each" >>"$TMP/meta.txt"
+  for s in rawsse rawsse-before rawsse-memory rawsse-sqlite go aspnet; do
+    [[ $s == rawsse-memory || $s == rawsse-sqlite || ",$servers," == *",$s,"* ]] || continue
+    for n in "${INGEST_SUBS[@]}"; do
+      ingest_case "$s" publish "$n" -s "$TMP/publish.lua" "http://127.0.0.1:${PORT[$s]}/publish"
+    done
+    # The static scenario's 1 KiB file with the same wrk settings and warm-up: the publish path against the plainest request.
+    if [[ $s == rawsse ]]; then
+      ingest_case "$s" static-1k 0 "http://127.0.0.1:${PORT[$s]}/f1k.bin"
+    fi
+  done
+fi
+
+if has_scenario stall; then
+  # A 100-byte stream's p99, alone and beside 1 MiB events published back to back to another topic (one keep-alive
+  # connection, one subscriber reading them), on one server. The big load (its subscriber and wrk, both on CPU 1) starts
+  # a second before the fan-out and runs past its end. Go's ParseForm takes 10 MB of form and Kestrel's form reader 4 MiB
+  # a value, so 1 MiB goes through the peers as it is; RawSse needs its body limit and its queue raised to hold one.
+  publish_lua "$TMP/big.lua" big 1048576
+  big_seconds=$((1 + STALL_WARMUP + STALL_SECONDS + 4))
+  echo "stall: fan-out of 100-byte events to 100 subscribers at 100/s, ${STALL_WARMUP} s warm-up + ${STALL_SECONDS} s, alone and then beside wrk -t1 -c1 publishing 1 MiB events to another topic read by one subscriber (${big_seconds} s, started 1 s before)" >>"$TMP/meta.txt"
+  for s in rawsse go aspnet; do
+    [[ ",$servers," == *",$s,"* ]] || continue
+    section "stall: $s, 100-byte stream alone, then beside 1 MiB publishes"
+    [[ $s == rawsse ]] && SERVER_EXTRA="--max-body-bytes 2097152 --queue-bytes 8388608"
+    start_server "$s" 0 "stall-$s"
+    SERVER_EXTRA=""
+    fanout_args=(fanout --label "$s" --url "http://127.0.0.1:${PORT[$s]}/sse?topic=small" --subscribers 100 --rates 100
+      --duration "$STALL_SECONDS" --warmup "$STALL_WARMUP" --size "$FANOUT_SIZE" --stop-on-fail false --server-pid "$SERVER_PID")
+    loadgen "stall-$s-unloaded" "${fanout_args[@]}" --scenario stall-unloaded
+    LOADGEN_LIMIT_S=$((big_seconds + 30)) loadgen "stall-$s-big" ingest --label "$s" --case stall-1mib \
+      --url "http://127.0.0.1:${PORT[$s]}/sse?topic=big" --subscribers 1 --buffer 65536 --server-pid "$SERVER_PID" -- \
+      taskset -c 1 wrk -t1 -c1 -d"${big_seconds}s" --latency -s "$TMP/big.lua" "http://127.0.0.1:${PORT[$s]}/publish" &
+    big_pid=$!
+    sleep 1
+    loadgen "stall-$s-loaded" "${fanout_args[@]}" --scenario stall-loaded
+    wait "$big_pid" || true
+    stop_server "$s" stall
   done
 fi
 

@@ -12,6 +12,8 @@ const string Usage = """
       ticker   --url http://127.0.0.1:P/sse --subscribers N --duration S [--tick-period-ms 500] [--server-pid PID]
       startup  --url http://127.0.0.1:P/ [--runs 3] [--settle-ms 2000] -- SERVER COMMAND...
       static   --file NAME [--server-pid PID] -- wrk --latency ... URL
+      ingest   --url http://127.0.0.1:P/sse?topic=T --subscribers N [--case NAME] [--warmup S] [--server-pid PID] -- wrk --latency -d10s ... URL
+               (N subscribers read topic T while wrk runs; --warmup runs the same command for S seconds first)
       noise    [--duration 3]   (spin on this CPU and report how long the machine took it away)
       selftest          (the SSE scanner, chunked decoder and histogram, offline; ends "N passed, N failed")
       report   --in results.jsonl --out results.md [--charts DIR] [--meta meta.txt]
@@ -36,6 +38,7 @@ try
         "ticker" => await TickerMode.RunAsync(options),
         "startup" => await StartupMode.RunAsync(options),
         "static" => await StaticMode.RunAsync(options),
+        "ingest" => await IngestMode.RunAsync(options),
         "noise" => NoiseMode.Run(options),
         "selftest" => SelfTestMode.Run(options),
         "report" => ReportMode.Run(options),

@@ -26,6 +26,8 @@ internal static class ReportMode
         var cluster = new List<FanoutReport>();
         var ticker = new List<TickerReport>();
         var statics = new List<StaticReport>();
+        var ingest = new List<IngestReport>();
+        var stall = new List<FanoutReport>();
         var startup = new List<StartupReport>();
         var crashes = new List<string>();
         var noise = new List<NoiseReport>();
@@ -38,10 +40,11 @@ internal static class ReportMode
                 case "idle": idle.Add(Json.Read<IdleReport>(line)); break;
                 case "fanout":
                     var run = Json.Read<FanoutReport>(line);
-                    (run.Scenario == "cluster" ? cluster : fanout).Add(run);
+                    (run.Scenario switch { "cluster" => cluster, StallSection.Unloaded or StallSection.Loaded => stall, _ => fanout }).Add(run);
                     break;
                 case "ticker": ticker.Add(Json.Read<TickerReport>(line)); break;
                 case "static": statics.Add(Json.Read<StaticReport>(line)); break;
+                case "ingest": ingest.Add(Json.Read<IngestReport>(line)); break;
                 case "startup": startup.Add(Json.Read<StartupReport>(line)); break;
                 case "noise": noise.Add(Json.Read<NoiseReport>(line)); break;
                 case "crash":
@@ -71,13 +74,17 @@ internal static class ReportMode
 
         md.AppendLine();
         Headlines(md, idle, fanout, ticker, statics, startup);
-        Problems(md, crashes, idle, [.. fanout, .. cluster], ticker, statics, startup);
+        IngestSection.Headlines(md, ingest);
+        StallSection.Headlines(md, stall, ingest);
+        Problems(md, [.. crashes, .. IngestSection.Problems(ingest)], idle, [.. fanout, .. cluster, .. stall], ticker, statics, startup);
         Noise(md, noise);
         Idle(md, idle, charts, chartDir);
         Fanout(md, fanout, charts, chartDir);
         Cluster(md, cluster, charts, chartDir);
         Ticker(md, ticker, charts, chartDir);
         Static(md, statics, charts, chartDir);
+        IngestSection.Write(md, ingest);
+        StallSection.Write(md, stall, ingest);
         Startup(md, startup, charts, chartDir);
         md.AppendLine("See bench/README.md for what each scenario measures and how to read it.");
         File.WriteAllText(output, md.ToString());
@@ -92,9 +99,20 @@ internal static class ReportMode
         md.AppendLine();
         md.AppendLine("Ratios are the peer's figure divided by RawSse's, from this same run.");
         md.AppendLine();
-        md.AppendLine("| figure | " + string.Join(" | ", Labels(idle, fanout, ticker, startup)) + " |");
-        md.AppendLine("|---|" + string.Concat(Labels(idle, fanout, ticker, startup).Select(_ => "---|")));
         var labels = Labels(idle, fanout, ticker, startup);
+        if (labels.Count > 0)
+        {
+            FigureRows(md, labels, idle, fanout, ticker, startup);
+        }
+
+        StaticRows(md, statics);
+    }
+
+    private static void FigureRows(StringBuilder md, List<string> labels, List<IdleReport> idle, List<FanoutReport> fanout, List<TickerReport> ticker,
+        List<StartupReport> startup)
+    {
+        md.AppendLine("| figure | " + string.Join(" | ", labels) + " |");
+        md.AppendLine("|---|" + string.Concat(labels.Select(_ => "---|")));
         Row(md, labels, "idle memory per subscriber (bytes, lower is better)", l => idle.FirstOrDefault(r => r.Label == l)?.BytesPerSubscriber);
         Row(md, labels, "RSS at the largest idle point (MB)", l => idle.FirstOrDefault(r => r.Label == l)?.Points.LastOrDefault()?.ServerRssKb / 1024.0);
         Row(md, labels, "fan-out: highest clean publish rate (events/s)", l => fanout.FirstOrDefault(r => r.Label == l)?.HighestCleanRate);
@@ -114,7 +132,10 @@ internal static class ReportMode
         Row(md, labels, "start-up: median exec to first byte (ms)", l => Median(startup.Where(r => r.Label == l).SelectMany(r => r.Runs).Where(r => r.FirstByteMs >= 0).Select(r => r.FirstByteMs)));
         Row(md, labels, "start-up: median idle RSS (MB)", l => Median(startup.Where(r => r.Label == l).SelectMany(r => r.Runs).Where(r => r.FirstByteMs >= 0).Select(r => r.IdleRssKb / 1024.0)));
         md.AppendLine();
+    }
 
+    private static void StaticRows(StringBuilder md, List<StaticReport> statics)
+    {
         var staticLabels = statics.Select(s => s.Label).Distinct().OrderBy(LabelOrder).ToList();
         if (staticLabels.Count > 0)
         {
@@ -134,9 +155,9 @@ internal static class ReportMode
     {
         var problems = new List<string>(crashes);
         problems.AddRange(idle.Where(r => !r.Ok).Select(r => $"idle, {r.Label}: not every subscriber connected ({string.Join("; ", r.Points.Where(p => p.Failures.Count > 0).Select(p => $"at {p.Subscribers:N0}: " + string.Join(", ", p.Failures.Select(f => $"{f.Key} {f.Value}"))))})"));
-        problems.AddRange(fanout.Where(r => r.Connect is { Failed: > 0 }).Select(r => $"fan-out, {r.Label}: {r.Connect}"));
+        problems.AddRange(fanout.Where(r => r.Connect is { Failed: > 0 }).Select(r => $"fan-out{ScenarioNote(r)}, {r.Label}: {r.Connect}"));
         problems.AddRange(fanout.SelectMany(r => r.Steps.Where(s => s.Lost + s.Duplicates + s.OutOfOrder + s.Closed > 0)
-            .Select(s => $"fan-out, {r.Label} at {s.TargetRate:N0}/s: {s.Lost:N0} lost, {s.Duplicates:N0} duplicated, {s.OutOfOrder:N0} out of order, {s.Closed:N0} streams closed")));
+            .Select(s => $"fan-out{ScenarioNote(r)}, {r.Label} at {s.TargetRate:N0}/s: {s.Lost:N0} lost, {s.Duplicates:N0} duplicated, {s.OutOfOrder:N0} out of order, {s.Closed:N0} streams closed")));
         problems.AddRange(ticker.Where(r => !r.Ok).Select(r => $"ticker, {r.Label}: {r.Connect}; {r.TicksMissed} ticks missed, {r.IncompleteTicks} ticks not seen by every subscriber"));
         problems.AddRange(statics.Where(r => !r.Ok).Select(r => $"static, {r.Label} {r.File}: {r.Non2xx} non-2xx, {r.SocketErrors} socket errors"));
         problems.AddRange(startup.Where(r => !r.Ok).Select(r => $"start-up, {r.Label}: no byte served within the timeout"));
@@ -159,6 +180,8 @@ internal static class ReportMode
 
         md.AppendLine();
     }
+
+    private static string ScenarioNote(FanoutReport r) => r.Scenario == "fanout" ? "" : $" ({r.Scenario})";
 
     private static void Noise(StringBuilder md, List<NoiseReport> noise)
     {
@@ -488,7 +511,7 @@ internal static class ReportMode
     private static List<string> Labels(List<IdleReport> idle, List<FanoutReport> fanout, List<TickerReport> ticker, List<StartupReport> startup) =>
         [.. idle.Select(r => r.Label).Concat(fanout.Select(r => r.Label)).Concat(ticker.Select(r => r.Label)).Concat(startup.Select(r => r.Label)).Distinct().OrderBy(LabelOrder)];
 
-    private static void Row(StringBuilder md, List<string> labels, string name, Func<string, double?> value)
+    internal static void Row(StringBuilder md, List<string> labels, string name, Func<string, double?> value)
     {
         double? reference = labels.Contains(Reference) ? value(Reference) : null;
         md.Append(CultureInfo.InvariantCulture, $"| {name} |");
@@ -531,5 +554,5 @@ internal static class ReportMode
 
     private static int LabelOrder(string label) => label switch { "rawsse" => 0, "go" => 1, "aspnet" => 2, "nginx" => 3, _ => 4 };
 
-    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+    internal static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
