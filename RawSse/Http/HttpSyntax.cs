@@ -44,28 +44,11 @@ internal static class HttpSyntax
     }
 
     // RFC 9110 §5.6.2: token = 1*tchar
-    public static bool IsToken(ReadOnlySpan<byte> span)
-    {
-        if (span.IsEmpty)
-        {
-            return false;
-        }
+    public static bool IsToken(ReadOnlySpan<byte> span) => !span.IsEmpty && span.IndexOfAnyExcept(s_tchars) < 0;
 
-        foreach (byte b in span)
-        {
-            if (!IsTChar(b))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsTChar(byte b) =>
-        (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z') || (b >= (byte)'0' && b <= (byte)'9')
-        || b is (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
+    // RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+    private static readonly System.Buffers.SearchValues<byte> s_tchars =
+        System.Buffers.SearchValues.Create("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"u8);
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     public static void Reject(int status, string reason) => throw new BadRequestException(status, reason);

@@ -53,7 +53,7 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
             Grow();
         }
 
-        _entries[(_start + _count) % _entries.Length] = new Entry(sequence, id, frame, privateTopics);
+        _entries[(_start + _count) % _entries.Length] = new Entry(sequence, id, frame, privateTopics, cost);
         _count++;
         Bytes += cost;
         return freed with { Kept = true };
@@ -67,7 +67,7 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
         _start = (_start + 1) % _entries.Length;
         _count--;
         EvictedUpTo = entry.Sequence;
-        long cost = CostOf(entry.Frame, entry.Id);
+        long cost = entry.Cost; // kept in the entry: the frame of an event this old is no longer in the cache
         Bytes -= cost;
         if (_count == 0)
         {
@@ -129,7 +129,7 @@ internal sealed class ReplayRing(int maxCount, long maxBytes)
         _start = 0;
     }
 
-    internal readonly record struct Entry(long Sequence, string? Id, byte[] Frame, string[]? PrivateTopics);
+    internal readonly record struct Entry(long Sequence, string? Id, byte[] Frame, string[]? PrivateTopics, long Cost);
 
     /// <summary>Whether the event was kept, and what left the ring to make room (or because it could not be kept).</summary>
     internal readonly record struct AddResult(bool Kept, long FreedBytes, int FreedCount);
