@@ -12,6 +12,8 @@ namespace RawSse.Http;
 /// </summary>
 internal sealed class RequestReader(PipeReader input, RequestLimits limits)
 {
+    private const int YieldEveryBytes = 64 * 1024;
+
     private bool _needMore = true; // false after a complete head: what is buffered may hold the next one
     private bool _bodyHeld;        // a body returned by ReadWholeBodyAsync, not consumed yet
 
@@ -165,8 +167,18 @@ internal sealed class RequestReader(PipeReader input, RequestLimits limits)
 
     private async ValueTask<BodyRead> ReadLengthAsync(long length, BodyBuffer? into)
     {
+        long sinceYield = 0;
         while (length > 0)
         {
+            if (sinceYield >= YieldEveryBytes)
+            {
+                // A large body that keeps arriving would keep this thread reading it: every 64 KiB the rest of it
+                // queues behind the work already waiting (another connection's publish, a stream's send), so a small
+                // event's delivery waits for at most that much of a large one, not for the whole body.
+                sinceYield = 0;
+                await Task.Yield();
+            }
+
             var result = await input.ReadAsync().ConfigureAwait(false);
             if (result.IsCanceled)
             {
@@ -178,6 +190,7 @@ internal sealed class RequestReader(PipeReader input, RequestLimits limits)
             into?.Append(buffer.Slice(0, take));
             input.AdvanceTo(buffer.GetPosition(take));
             length -= take;
+            sinceYield += take;
             if (length > 0 && result.IsCompleted)
             {
                 return BodyRead.Closed;

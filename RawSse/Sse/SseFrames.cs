@@ -83,7 +83,7 @@ internal static class SseFrames
     /// <summary>Encodes <paramref name="ev"/> with <paramref name="id"/> (its own or the assigned one) as a complete frame ending in a blank line.</summary>
     public static byte[] Encode(SseEvent ev, string? id)
     {
-        var frame = new byte[EncodedLength(ev, id?.Length ?? -1, id is null ? 0 : Encoding.UTF8.GetByteCount(id))];
+        var frame = NewFrame(EncodedLength(ev, id?.Length ?? -1, id is null ? 0 : Encoding.UTF8.GetByteCount(id)));
         int at = WriteRetry(frame, ev);
         if (id is not null)
         {
@@ -103,12 +103,13 @@ internal static class SseFrames
     {
         Debug.Assert(ev.Id is null && epoch.Length == 8);
         int idLength = epoch.Length + 1 + digits;
-        var frame = new byte[EncodedLength(ev, idLength, idLength)];
+        var frame = NewFrame(EncodedLength(ev, idLength, idLength));
         int at = WriteRetry(frame, ev);
         "id: "u8.CopyTo(frame.AsSpan(at));
         idAt = at + 4;
         Encoding.ASCII.GetBytes(epoch, frame.AsSpan(idAt));
         frame[idAt + epoch.Length] = (byte)'-';
+        frame.AsSpan(idAt + epoch.Length + 1, digits).Fill((byte)'0'); // every byte written before TryStampId
         frame[idAt + idLength] = (byte)'\n';
         WriteBody(frame.AsSpan(idAt + idLength + 1), ev);
         return frame;
@@ -130,6 +131,10 @@ internal static class SseFrames
 
         return digits;
     }
+
+    // A frame's array, not zeroed first: each encoder writes every byte of it (a 1 MiB event's frame would otherwise be
+    // cleared once by the runtime and once more by the encoder).
+    private static byte[] NewFrame(int length) => GC.AllocateUninitializedArray<byte>(length);
 
     // The exact length of a frame with an id of idChars characters (-1: none) taking idBytes bytes.
     private static int EncodedLength(SseEvent ev, int idChars, int idBytes)
@@ -284,7 +289,7 @@ internal static class SseFrames
     {
         Debug.Assert(SseEvent.IsValidField(type) && SseEvent.IsValidField(ownId) && epoch.Length == 8);
         int idBytes = ownId is null ? epoch.Length + 1 + digits : Encoding.UTF8.GetByteCount(ownId);
-        var frame = new byte[checked((int)FormFrameLength(shape, type, idBytes, retry))];
+        var frame = NewFrame(checked((int)FormFrameLength(shape, type, idBytes, retry)));
         int at = retry is int r ? WriteRetry(frame, r) : 0;
         int idAt = -1;
         if (ownId is not null)
@@ -297,6 +302,7 @@ internal static class SseFrames
             idAt = at + 4;
             Encoding.ASCII.GetBytes(epoch, frame.AsSpan(idAt));
             frame[idAt + epoch.Length] = (byte)'-';
+            frame.AsSpan(idAt + epoch.Length + 1, digits).Fill((byte)'0'); // every byte written before TryStampId
             frame[idAt + idBytes] = (byte)'\n';
             at = idAt + idBytes + 1;
         }
