@@ -60,9 +60,9 @@ internal sealed class HttpExchange(HttpConnection connection, SocketConnection t
     }
 
     /// <summary>
-    /// Waits for the whole <c>Content-Length</c> body (at most <paramref name="maxBytes"/>, which the caller checked
-    /// against the declared length) and returns it where it lies, uncopied, for a handler that parses it at once; the
-    /// handler then calls <see cref="ConsumeBody"/>. Otherwise as <see cref="ReadBodyAsync"/>.
+    /// Waits for the whole <c>Content-Length</c> body (the caller has checked the declared length against its limit)
+    /// and returns it where it lies, uncopied, for a handler that parses it at once; the handler then calls
+    /// <see cref="ConsumeBody"/>. Otherwise as <see cref="ReadBodyAsync"/>.
     /// </summary>
     public async ValueTask<(BodyRead Read, ReadOnlySequence<byte> Body)> ReadWholeBodyAsync()
     {

@@ -31,6 +31,11 @@ internal sealed class PreparedFrame(byte[] frame, int idAt, int idDigits, string
     public string ReadData()
     {
         var lines = Frame.AsSpan(dataAt, Frame.Length - dataAt - 1); // without the blank line's LF
+        if (lines[..^1].IndexOf((byte)'\n') < 0)
+        {
+            return Encoding.UTF8.GetString(lines[6..^1]); // one line: after "data: ", before its LF
+        }
+
         var text = new StringBuilder(DataBytes + 16);
         bool first = true;
         foreach (var range in lines[..^1].Split((byte)'\n'))
