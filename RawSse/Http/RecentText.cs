@@ -4,10 +4,13 @@ namespace RawSse.Http;
 
 /// <summary>
 /// A connection's last value of one request field, as text: a keep-alive client sends the same target, Host and
-/// Content-Type request after request, and gets the same string back instead of a new one each time.
+/// Content-Type request after request, and gets the same string back instead of a new one each time. Only a short
+/// value is kept, so an idle keep-alive connection holds at most a few hundred bytes of them, not a long target's.
 /// </summary>
 internal struct RecentText
 {
+    private const int MaxKeptLength = 256;
+
     private string? _last;
 
     /// <summary>The text of <paramref name="bytes"/> (Latin-1, byte for character): the last one when they are the same.</summary>
@@ -18,6 +21,8 @@ internal struct RecentText
             return last;
         }
 
-        return _last = Encoding.Latin1.GetString(bytes);
+        string text = Encoding.Latin1.GetString(bytes);
+        _last = text.Length <= MaxKeptLength ? text : null;
+        return text;
     }
 }

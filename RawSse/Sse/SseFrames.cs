@@ -237,37 +237,7 @@ internal static class SseFrames
     /// <see cref="EncodeFormData"/>: its <c>data:</c> lines and its decoded bytes without the line breaks, decoded by
     /// <see cref="FormParser"/>'s rules ('+' is a space, <c>%XX</c> a byte, anything else itself).
     /// </summary>
-    public static FormDataShape MeasureFormData(ReadOnlySpan<byte> encoded)
-    {
-        int lines = 1, bytes = 0, i = 0;
-        bool afterCr = false;
-        while (i < encoded.Length)
-        {
-            int run = encoded[i..].IndexOfAny(s_formSpecial);
-            if (run != 0)
-            {
-                run = run < 0 ? encoded.Length - i : run;
-                bytes += run;
-                i += run;
-                afterCr = false;
-                continue;
-            }
-
-            byte b = DecodeSpecial(encoded, ref i);
-            if (b == (byte)'\r' || (b == (byte)'\n' && !afterCr))
-            {
-                lines++;
-            }
-            else if (b != (byte)'\n')
-            {
-                bytes++;
-            }
-
-            afterCr = b == (byte)'\r';
-        }
-
-        return new FormDataShape(lines, bytes);
-    }
+    public static FormDataShape MeasureFormData(ReadOnlySpan<byte> encoded) => DecodeFormData(encoded, into: default);
 
     /// <summary>The length of the frame <see cref="EncodeFormData"/> makes, with an id of <paramref name="idBytes"/> bytes (-1: none).</summary>
     public static long FormFrameLength(FormDataShape shape, string? type, int idBytes, int? retry)
@@ -324,18 +294,36 @@ internal static class SseFrames
     // Decodes a form-encoded payload into "data: " lines, each ending in LF; returns where it ended.
     private static int WriteFormData(Span<byte> frame, int at, ReadOnlySpan<byte> encoded)
     {
-        "data: "u8.CopyTo(frame[at..]);
-        at += 6;
-        int i = 0;
+        var shape = DecodeFormData(encoded, frame[at..]);
+        return at + (7 * shape.Lines) + shape.DataBytes;
+    }
+
+    // One walk for both: measures the payload's data: lines and decoded bytes, and when into is not empty also writes
+    // the lines there, so what is measured is what is written.
+    private static FormDataShape DecodeFormData(ReadOnlySpan<byte> encoded, Span<byte> into)
+    {
+        bool writing = !into.IsEmpty;
+        int lines = 1, bytes = 0, at = 0, i = 0;
         bool afterCr = false;
+        if (writing)
+        {
+            "data: "u8.CopyTo(into);
+            at = 6;
+        }
+
         while (i < encoded.Length)
         {
             int run = encoded[i..].IndexOfAny(s_formSpecial);
             if (run != 0)
             {
                 run = run < 0 ? encoded.Length - i : run;
-                encoded.Slice(i, run).CopyTo(frame[at..]);
-                at += run;
+                if (writing)
+                {
+                    encoded.Slice(i, run).CopyTo(into[at..]);
+                    at += run;
+                }
+
+                bytes += run;
                 i += run;
                 afterCr = false;
                 continue;
@@ -344,19 +332,31 @@ internal static class SseFrames
             byte b = DecodeSpecial(encoded, ref i);
             if (b == (byte)'\r' || (b == (byte)'\n' && !afterCr))
             {
-                "\ndata: "u8.CopyTo(frame[at..]);
-                at += 7;
+                lines++;
+                if (writing)
+                {
+                    "\ndata: "u8.CopyTo(into[at..]);
+                    at += 7;
+                }
             }
             else if (b != (byte)'\n')
             {
-                frame[at++] = b;
+                bytes++;
+                if (writing)
+                {
+                    into[at++] = b;
+                }
             }
 
             afterCr = b == (byte)'\r';
         }
 
-        frame[at++] = (byte)'\n';
-        return at;
+        if (writing)
+        {
+            into[at] = (byte)'\n';
+        }
+
+        return new FormDataShape(lines, bytes);
     }
 
     // The byte at encoded[i], which is one of s_formSpecial, decoded; i moves past it.
