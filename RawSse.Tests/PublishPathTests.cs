@@ -98,7 +98,7 @@ public sealed class PublishPathTests
     }
 
     [Test]
-    public async Task Publish_OneMebibyteEvent_AllocatesAboutItsFrameOnce()
+    public async Task Publish_OneMebibyteEvent_AllocatesItsFrameAndNoTextCopy()
     {
         // Arrange: a 1 MiB payload, with line breaks, escapes and '+' in it.
         await using var server = TestServer.Start(o =>
@@ -138,7 +138,9 @@ public sealed class PublishPathTests
         Assert.Multiple(() =>
         {
             Assert.That(statuses, Is.All.EqualTo(200));
-            Assert.That(allocated, Is.LessThan(frameBytes * 5 / 4), "the frame, and no text copy of the payload (which alone would be twice its size)");
+            // The frame, and at most one body buffer the shared pool had trimmed (a gen-2 collection may empty it);
+            // a text copy of the payload alone would add twice the frame (the code before allocated four times it).
+            Assert.That(allocated, Is.LessThan(frameBytes * 5 / 2), "the frame, and no text copy of the payload");
         });
     }
 
